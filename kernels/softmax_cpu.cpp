@@ -1,0 +1,36 @@
+#include <cmath>
+
+#include "kernels/instantiate.h"
+#include "kernels/softmax.h"
+
+namespace ff::cpu {
+
+template <class T>
+void softmax_forward(int64_t rows, int64_t n, const T* x, T* y) {
+#pragma omp parallel for if (rows * n > (1 << 15))
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * n;
+    T* yr = y + r * n;
+    T max_value = xr[0];
+    for (int64_t j = 1; j < n; ++j) max_value = xr[j] > max_value ? xr[j] : max_value;
+    double total = 0;
+    for (int64_t j = 0; j < n; ++j) total += double(yr[j] = std::exp(xr[j] - max_value));
+    T inverse = T(1.0 / total);
+    for (int64_t j = 0; j < n; ++j) yr[j] *= inverse;
+  }
+}
+
+template <class T>
+void softmax_backward(int64_t rows, int64_t n, const T* y, const T* dy, T* dx) {
+#pragma omp parallel for if (rows * n > (1 << 15))
+  for (int64_t r = 0; r < rows; ++r) {
+    const T *yr = y + r * n, *dyr = dy + r * n;
+    double dot = 0;
+    for (int64_t j = 0; j < n; ++j) dot += double(dyr[j]) * double(yr[j]);
+    for (int64_t j = 0; j < n; ++j) dx[r * n + j] = yr[j] * (dyr[j] - T(dot));
+  }
+}
+
+FF_FOR_FLOAT_TYPES(FF_INSTANTIATE_SOFTMAX)
+
+}  // namespace ff::cpu
