@@ -14,11 +14,11 @@ struct Block {
 
 FF_HD uint32_t mulhi32(uint32_t a, uint32_t b) { return uint32_t((uint64_t(a) * uint64_t(b)) >> 32); }
 
-FF_HD Block generate(uint64_t counter, uint64_t seed) {
+// The full 128-bit counter, 64-bit key form (checked against the Random123 known-answer vectors).
+FF_HD Block generate(Block counter, uint32_t k0, uint32_t k1) {
   constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
   constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
-  uint32_t c0 = uint32_t(counter), c1 = uint32_t(counter >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
+  uint32_t c0 = counter.v[0], c1 = counter.v[1], c2 = counter.v[2], c3 = counter.v[3];
   for (int round = 0; round < 10; ++round) {
     uint32_t hi0 = mulhi32(kMul0, c0), lo0 = kMul0 * c0;
     uint32_t hi1 = mulhi32(kMul1, c2), lo1 = kMul1 * c2;
@@ -28,6 +28,11 @@ FF_HD Block generate(uint64_t counter, uint64_t seed) {
     k1 += kWeyl1;
   }
   return Block{{c0, c1, c2, c3}};
+}
+
+// The engine's streams use a 64-bit counter and the seed as key.
+FF_HD Block generate(uint64_t counter, uint64_t seed) {
+  return generate(Block{{uint32_t(counter), uint32_t(counter >> 32), 0u, 0u}}, uint32_t(seed), uint32_t(seed >> 32));
 }
 
 // 32 random bits for element `index` of the stream: four consecutive elements share one Philox block.
