@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need. CUDA is not installed here: the CUDA
+# backend is built when the toolkit (nvcc) is already present, under /usr/local/cuda or on PATH.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libopenblas-dev      # CPU GEMM
+  nlohmann-json3-dev   # safetensors headers, --json output
+  libcli11-dev         # the command line
+  libfmt-dev
+  catch2               # tests (Catch2 v2, catch2/catch.hpp)
+  python3 python3-numpy  # the test that reads a checkpoint back in Python
+)
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+export DEBIAN_FRONTEND=noninteractive
+sudo_if_needed apt-get update -q
+sudo_if_needed apt-get install -y -q --no-install-recommends "${packages[@]}"
