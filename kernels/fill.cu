@@ -15,13 +15,13 @@ __global__ void fill_kernel(T* y, int64_t n, T value) {
 template <class T>
 __global__ void fill_uniform_kernel(T* y, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi) {
   FF_CUDA_KERNEL_LOOP(i, n)
-    y[i] = convert_value<T>(float(lo + (hi - lo) * double(philox::uniform(seed, offset + uint64_t(i)))));
+    y[i] = convert_value<T>(lo + (hi - lo) * double(philox::uniform(seed, offset + uint64_t(i))));
 }
 
 template <class T>
 __global__ void fill_normal_kernel(T* y, int64_t n, uint64_t seed, uint64_t offset, double mean, double std) {
   FF_CUDA_KERNEL_LOOP(i, n)
-    y[i] = convert_value<T>(float(mean + std * philox::normal(seed, offset + uint64_t(i))));
+    y[i] = convert_value<T>(mean + std * philox::normal(seed, offset + uint64_t(i)));
 }
 
 template <class From, class To>

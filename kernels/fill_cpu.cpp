@@ -15,13 +15,13 @@ template <class T>
 void fill_uniform(T* y, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi) {
 #pragma omp parallel for if (n > (1 << 14))
   for (int64_t i = 0; i < n; ++i)
-    y[i] = convert_value<T>(float(lo + (hi - lo) * double(philox::uniform(seed, offset + uint64_t(i)))));
+    y[i] = convert_value<T>(lo + (hi - lo) * double(philox::uniform(seed, offset + uint64_t(i))));
 }
 
 template <class T>
 void fill_normal(T* y, int64_t n, uint64_t seed, uint64_t offset, double mean, double std) {
 #pragma omp parallel for if (n > (1 << 14))
-  for (int64_t i = 0; i < n; ++i) y[i] = convert_value<T>(float(mean + std * philox::normal(seed, offset + uint64_t(i))));
+  for (int64_t i = 0; i < n; ++i) y[i] = convert_value<T>(mean + std * philox::normal(seed, offset + uint64_t(i)));
 }
 
 template <class From, class To>
