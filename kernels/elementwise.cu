@@ -17,6 +17,10 @@ __global__ void unary_backward_kernel(UnaryOp op, const T* x, const T* y, const 
 
 template <class T>
 __global__ void binary_forward_kernel(BinaryOp op, BroadcastIndex index, const T* a, const T* b, T* out, int64_t n) {
+  if (index.flat()) {
+    FF_CUDA_KERNEL_LOOP(i, n) out[i] = binary_value(op, a[i], b[i]);
+    return;
+  }
   FF_CUDA_KERNEL_LOOP(i, n) {
     int64_t ia, ib;
     index.offsets(i, ia, ib);

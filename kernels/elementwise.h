@@ -18,6 +18,9 @@ struct BroadcastIndex {
   int64_t stride_a[kMaxDims] = {};
   int64_t stride_b[kMaxDims] = {};
 
+  // Both inputs contiguous with the output's shape: the kernels skip the index arithmetic.
+  FF_HD bool flat() const { return rank == 1 && stride_a[0] == 1 && stride_b[0] == 1; }
+
   FF_HD void offsets(int64_t i, int64_t& a, int64_t& b) const {
     a = 0, b = 0;
     for (int d = rank - 1; d >= 0; --d) {

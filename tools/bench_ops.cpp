@@ -1,9 +1,7 @@
 // `fewerframes bench ops`: throughput of the engine's ops at the sizes the NeXtVLAD model runs them, on the
 // CPU and on CUDA. GEMMs report GFLOP/s (2*m*n*k per run); memory-bound ops report GB/s counting every
 // byte read and written once, so they compare with the device's memory bandwidth.
-//
-// softmax is declared in engine/ops.h but is not measured here yet: add a memory-bound case for it below
-// once it is implemented.
+
 #include <cblas.h>
 #include <fmt/core.h>
 #include <omp.h>
@@ -159,6 +157,13 @@ std::vector<OpCase> cases_for(Device device, bool quick) {
                    [shape = s.elementwise](Device device, Generator& generator) -> std::function<Tensor()> {
                      Tensor x = random_input(shape, device, generator);
                      return [x] { return sigmoid(x); };
+                   }});
+  // Softmax over K = 128 clusters per row, the shape of the soft-assignment.
+  Shape softmax_shape{n / 128, 128};
+  cases.push_back({"softmax", shape_text(softmax_shape), Rate::Gbps, 2 * float_bytes(n),
+                   [softmax_shape](Device device, Generator& generator) -> std::function<Tensor()> {
+                     Tensor x = random_input(softmax_shape, device, generator);
+                     return [x] { return softmax(x); };
                    }});
   auto sum_case = [](const Shape& shape, int64_t axis) {
     Shape reduced = shape;

@@ -57,13 +57,26 @@ BroadcastIndex broadcast_index(const Shape& out, const Shape& a, const Shape& b,
     stride_a *= da;
     stride_b *= db;
   }
-  if (dims.size() > size_t(kMaxDims))
+  // Merge an axis into the next inner one when both inputs step through them as one run (same-shape
+  // operands become one flat axis, a bias add two): fewer divisions per element, and the kernels' flat
+  // fast path applies.
+  std::vector<int64_t> md, ma, mb;
+  for (size_t i = 0; i < dims.size(); ++i) {  // innermost first
+    if (!md.empty() && sa[i] == ma.back() * md.back() && sb[i] == mb.back() * md.back()) {
+      md.back() *= dims[i];
+      continue;
+    }
+    md.push_back(dims[i]);
+    ma.push_back(sa[i]);
+    mb.push_back(sb[i]);
+  }
+  if (md.size() > size_t(kMaxDims))
     throw std::invalid_argument(std::string(op) + ": more than " + std::to_string(kMaxDims) + " broadcast axes");
-  index.rank = int(dims.size());
-  for (int d = 0; d < index.rank; ++d) {  // dims were collected innermost first
-    index.shape[d] = dims[dims.size() - 1 - size_t(d)];
-    index.stride_a[d] = sa[sa.size() - 1 - size_t(d)];
-    index.stride_b[d] = sb[sb.size() - 1 - size_t(d)];
+  index.rank = int(md.size());
+  for (int d = 0; d < index.rank; ++d) {  // collected innermost first
+    index.shape[d] = md[md.size() - 1 - size_t(d)];
+    index.stride_a[d] = ma[ma.size() - 1 - size_t(d)];
+    index.stride_b[d] = mb[mb.size() - 1 - size_t(d)];
   }
   return index;
 }
