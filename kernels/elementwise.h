@@ -36,13 +36,13 @@ struct BroadcastIndex {
 template <class T>
 FF_HD T unary_value(UnaryOp op, T x, T alpha) {
   switch (op) {
-    case UnaryOp::Sigmoid: return x >= T(0) ? T(1) / (T(1) + exp(-x)) : exp(x) / (T(1) + exp(x));
+    case UnaryOp::Sigmoid: return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
     case UnaryOp::Relu: return x > T(0) ? x : T(0);
     // log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): no overflow for any x.
-    case UnaryOp::LogSigmoid: return (x < T(0) ? x : T(0)) - log1p(exp(-fabs(x)));
+    case UnaryOp::LogSigmoid: return (x < T(0) ? x : T(0)) - std::log1p(std::exp(-std::fabs(x)));
     case UnaryOp::Scale: return alpha * x;
-    case UnaryOp::Exp: return exp(x);
-    case UnaryOp::Log: return log(x);
+    case UnaryOp::Exp: return std::exp(x);
+    case UnaryOp::Log: return std::log(x);
     case UnaryOp::Square: return x * x;
   }
   return T(0);
@@ -54,7 +54,7 @@ FF_HD T unary_derivative(UnaryOp op, T x, T y, T alpha) {
   switch (op) {
     case UnaryOp::Sigmoid: return y * (T(1) - y);
     case UnaryOp::Relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::LogSigmoid: return T(1) - exp(y);  // 1 - sigmoid(x)
+    case UnaryOp::LogSigmoid: return T(1) - std::exp(y);  // 1 - sigmoid(x)
     case UnaryOp::Scale: return alpha;
     case UnaryOp::Exp: return y;
     case UnaryOp::Log: return T(1) / x;

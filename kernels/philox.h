@@ -47,9 +47,9 @@ FF_HD double normal(uint64_t seed, uint64_t index) {
   Block b = generate(index >> 1, seed ^ 0x5851F42D4C957F2Dull);
   double u1 = (double(b.v[0]) + 1.0) * (1.0 / 4294967296.0);  // (0, 1]: log is finite
   double u2 = double(b.v[1]) * (1.0 / 4294967296.0);
-  double radius = sqrt(-2.0 * log(u1));
+  double radius = ::sqrt(-2.0 * ::log(u1));  // qualified: ff::log(Tensor) would hide them
   double angle = 6.283185307179586476925286766559 * u2;
-  return (index & 1) ? radius * sin(angle) : radius * cos(angle);
+  return (index & 1) ? radius * ::sin(angle) : radius * ::cos(angle);
 }
 
 }  // namespace ff::philox
