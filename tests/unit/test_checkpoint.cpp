@@ -6,33 +6,17 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "support/temporary_directory.h"
 #include "engine/atomic_file.h"
 #include "engine/checkpoint.h"
 
 using namespace ff;
 using Catch::Matchers::Contains;
 
+using test::TemporaryDirectory;
+
 namespace {
 
-// A fresh directory per test, removed with everything in it afterwards.
-struct TemporaryDirectory {
-  std::filesystem::path path;
-  TemporaryDirectory() {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("ff_checkpoint_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TemporaryDirectory() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(path)) names.push_back(entry.path().filename());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-};
 
 std::string read_text(const std::string& path) {
   std::ifstream file(path, std::ios::binary);

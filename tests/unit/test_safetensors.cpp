@@ -10,26 +10,16 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "support/temporary_directory.h"
 #include "engine/safetensors.h"
 
 using namespace ff;
 using Catch::Matchers::Contains;
 
+using test::TemporaryDirectory;
+
 namespace {
 
-// A fresh directory per test, removed with everything in it afterwards.
-struct TemporaryDirectory {
-  std::filesystem::path path;
-  TemporaryDirectory() {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("ff_safetensors_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TemporaryDirectory() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
