@@ -9,8 +9,12 @@ packages=(
   nlohmann-json3-dev   # safetensors headers, --json output
   libcli11-dev         # the command line
   libfmt-dev
+  libisal-dev          # CRC32C of TFRecord framing
+  zlib1g-dev           # GZIP / ZLIB TFRecord files
+  protobuf-compiler libprotobuf-dev  # the tf.Example / tf.SequenceExample schema
   catch2               # tests (Catch2 v2, catch2/catch.hpp)
   python3 python3-numpy  # the test that reads a checkpoint back in Python
+  python3-protobuf python3-crc32c  # an independent TFRecord writer for the loader's tests
 )
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
