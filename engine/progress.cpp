@@ -15,7 +15,7 @@ std::string grouped(int64_t n) {
     if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
     out += digits[i];
   }
-  return n < 0 ? "-" + out : out;
+  return n < 0 ? out.insert(0, 1, '-') : out;
 }
 
 std::string duration(double seconds) {
@@ -47,13 +47,10 @@ std::string Progress::format_line(const std::string& label, int64_t done, int64_
   char rate_text[64];
   std::snprintf(rate_text, sizeof rate_text, rate >= 100 ? "%.0f" : "%.1f", rate);
   std::string line = label + ": " + grouped(done);
-  if (total > 0) line += "/" + grouped(total);
-  line += " " + unit;
-  if (total > 0) {
-    line += " (";  // appended piecewise: g++ 12 warns falsely (-Wrestrict) on "(" + to_string(...)
-    line += std::to_string(int(100.0 * double(done) / double(total)));
-    line += "%)";
-  }
+  // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on "literal" + std::string temporaries.
+  if (total > 0) line.append("/").append(grouped(total));
+  line.append(" ").append(unit);
+  if (total > 0) line.append(" (").append(std::to_string(int(100.0 * double(done) / double(total)))).append("%)");
   line += ", " + std::string(rate_text) + " " + unit + "/s";
   if (final)
     line += ", " + duration(seconds);
