@@ -59,7 +59,7 @@ struct TFRecordReader::Impl {
 
   void grow(size_t new_capacity) {
     std::unique_ptr<char[]> larger(new char[new_capacity]);
-    std::memcpy(larger.get(), buffer.get(), end);
+    if (end > 0) std::memcpy(larger.get(), buffer.get(), end);
     buffer = std::move(larger);
     capacity = new_capacity;
   }
