@@ -3,7 +3,7 @@
 vocabulary.csv (3,862 classes) as a C++ initializer list, so the synthetic generator follows the real
 long tail without the CSV at run time.
 
-Usage: scripts/make_class_counts.py path/to/vocabulary.csv > data/youtube8m_class_counts.inc
+Usage: scripts/make_class_counts.py data/youtube8m_vocabulary.csv > data/youtube8m_class_counts.inc
 """
 import csv
 import sys
