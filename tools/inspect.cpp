@@ -83,7 +83,7 @@ bool looks_frame_level(std::string_view payload, const data::YouTube8MLayout& la
 }
 
 void inspect_file(const std::string& file, const InspectOptions& o, const data::YouTube8MLayout& layout,
-                  const data::Vocabulary* vocabulary, Summary& summary, Progress& progress) {
+                  const data::Vocabulary* vocabulary, Summary& summary, Progress* progress) {
   data::TFRecordReaderOptions reader_options;
   reader_options.compression = data::parse_compression(o.compression);
   data::TFRecordReader reader(file, reader_options);
@@ -113,7 +113,7 @@ void inspect_file(const std::string& file, const InspectOptions& o, const data::
       features = layout.video_features;
     }
     summary.add(labels, frames, level == 1);
-    progress.advance(1);
+    if (progress) progress->advance(1);
     if (o.check || (o.limit >= 0 && listed >= o.limit)) continue;
     ++listed;
     if (o.json) {
@@ -163,9 +163,10 @@ void run_inspect(const InspectOptions& o) {
   if (!o.vocabulary.empty()) vocabulary = std::make_unique<data::Vocabulary>(data::load_vocabulary(o.vocabulary));
   std::vector<std::string> files = data::expand_file_patterns(o.files);
   Summary summary;
-  Progress progress(o.check ? "check" : "inspect", 0, "records");
-  for (const std::string& file : files) inspect_file(file, o, layout, vocabulary.get(), summary, progress);
-  progress.finish();
+  // Listing is its own progress; a --check of many large files reports records/s as it goes.
+  std::unique_ptr<Progress> progress = o.check ? std::make_unique<Progress>("check", 0, "records") : nullptr;
+  for (const std::string& file : files) inspect_file(file, o, layout, vocabulary.get(), summary, progress.get());
+  if (progress) progress->finish();
   if (o.check)
     fmt::print("ok: {} records in {} files verified (framing, CRC32C, schema, labels in [0, {}))\n", summary.records,
                summary.files, layout.num_classes);

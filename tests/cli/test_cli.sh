@@ -40,5 +40,39 @@ else
   failures=$((failures + 1))
 fi
 
+# make-data -> inspect, as a newcomer would run them.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+expect make_data 0 "wrote 9 videos" -- "$fewerframes" make-data --out "$work/y8m" --train 6 --validate 3 \
+  --videos-per-shard 4 --classes 50 --max-frames 80
+expect make_data_names 0 "train0001.tfrecord" -- ls "$work/y8m/frame" "$work/y8m/video"
+expect inspect_check 0 "ok: 18 records in 6 files" -- "$fewerframes" inspect --check "$work/y8m/*/*.tfrecord"
+expect inspect_list 0 "labels per video" -- "$fewerframes" inspect "$work/y8m/frame/train0000.tfrecord"
+expect inspect_bad_glob 1 "no file matches" -- "$fewerframes" inspect "$work/nothing*.tfrecord"
+expect make_data_same_seed 0 "" -- "$fewerframes" make-data --out "$work/again" --train 6 --validate 3 \
+  --videos-per-shard 4 --classes 50 --max-frames 80
+expect make_data_reproducible 0 "" -- cmp "$work/y8m/frame/train0001.tfrecord" "$work/again/frame/train0001.tfrecord"
+
+json=$("$fewerframes" inspect --json "$work/y8m/frame/train0000.tfrecord" 2>/dev/null)
+if "$python" -c 'import json, sys
+rows = [json.loads(line) for line in sys.argv[1].splitlines()]
+assert len(rows) == 4, len(rows)
+for r in rows:
+    assert {"file", "offset", "id", "labels", "frames"} <= set(r), r
+assert rows[0]["offset"] == 0 and rows[1]["offset"] > 0' "$json"; then
+  passes=$((passes + 1))
+else
+  echo "FAIL inspect_json: $json" | head -5
+  failures=$((failures + 1))
+fi
+
+# One flipped byte inside the second record: --check names the file and that record's offset.
+cp "$work/y8m/frame/validate0000.tfrecord" "$work/damaged.tfrecord"
+second=$("$fewerframes" inspect --json "$work/damaged.tfrecord" 2>/dev/null | sed -n 2p | "$python" -c 'import json, sys; print(json.load(sys.stdin)["offset"])')
+printf '\x00' | dd of="$work/damaged.tfrecord" bs=1 seek=$((second + 40)) conv=notrunc status=none
+expect inspect_damaged 1 "damaged.tfrecord: offset $second: corrupted record" -- "$fewerframes" inspect --check "$work/damaged.tfrecord"
+
+expect bench_loader 0 "Python protobuf" -- "$fewerframes" bench loader --videos 12 --seconds 0.2 --threads 2
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
