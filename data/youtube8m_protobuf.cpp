@@ -1,6 +1,7 @@
 // YouTube-8M records through libprotobuf: the reference frame-level decoder, the video-level decoder and
 // both encoders.
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <climits>
@@ -32,8 +33,19 @@ struct ErrorContext {
   }
 };
 
+// libprotobuf logs a line to stderr for each bad record (invalid UTF-8 in a key, say) before failing the
+// parse; the failure itself becomes a DataError with file and offset, so the log line is noise.
+void silence_protobuf_logging() {
+  static const bool silenced = [] {
+    google::protobuf::SetLogHandler(nullptr);
+    return true;
+  }();
+  (void)silenced;
+}
+
 template <typename Message>
 void parse_or_fail(std::string_view payload, Message& message, const char* type, const ErrorContext& context) {
+  silence_protobuf_logging();
   if (payload.size() > size_t(INT_MAX) || !message.ParseFromArray(payload.data(), int(payload.size()))) {
     context.fail(std::string(kMalformed) + ": not a valid " + type);
   }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "data/tfrecord.h"
+#include "data/youtube8m.h"
 
 namespace {
 
@@ -30,12 +31,48 @@ using ff::data::TFRecordReaderOptions;
   std::abort();
 }
 
-// The second stage: what happens to each record's payload. A record parser (tf.Example / YouTube-8M
-// decoding) goes here; it may throw DataError on bad payloads, anything else is a bug.
+// The second stage: each record's payload through both YouTube-8M decoders (a small layout, so that
+// inputs of a few KiB can hold valid records). Each may throw DataError on bad payloads, anything else
+// is a bug; and the fast wire walker must agree with libprotobuf: both fail, or both succeed with
+// identical videos.
+const ff::data::YouTube8MLayout& fuzz_layout() {
+  static const ff::data::YouTube8MLayout layout = [] {
+    ff::data::YouTube8MLayout l;
+    l.frame_features = {{"rgb", 4}, {"audio", 2}};
+    l.video_features = {{"mean_rgb", 4}, {"mean_audio", 2}};
+    l.num_classes = 10;
+    return l;
+  }();
+  return layout;
+}
+
 void inspect_record(std::string_view payload) {
   // Touch every byte so that a view into freed or unread memory shows up under the sanitizers.
   volatile unsigned char sum = 0;
   for (char byte : payload) sum = sum + static_cast<unsigned char>(byte);
+
+  const ff::data::YouTube8MLayout& layout = fuzz_layout();
+  ff::data::FrameLevelView view;
+  ff::data::DecodedFrameLevel walked, reference;
+  bool walk_ok = true, reference_ok = true;
+  try {
+    ff::data::decode_frame_level(payload, layout, view, {"fuzz", 0});
+    walked = ff::data::to_owning(view, layout);
+  } catch (const DataError&) {
+    walk_ok = false;
+  }
+  try {
+    reference = ff::data::decode_frame_level_protobuf(payload, layout, {"fuzz", 0});
+  } catch (const DataError&) {
+    reference_ok = false;
+  }
+  if (walk_ok != reference_ok) fail(walk_ok ? "the wire walker accepts what libprotobuf rejects"
+                                            : "the wire walker rejects what libprotobuf accepts");
+  if (walk_ok && !(walked == reference)) fail("the wire walker and libprotobuf decode different videos");
+  try {
+    ff::data::decode_video_level(payload, layout, {"fuzz", 0});
+  } catch (const DataError&) {
+  }
 }
 
 struct ReadResult {

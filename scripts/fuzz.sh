@@ -6,7 +6,7 @@
 # SECONDS (default 60) is libFuzzer's -max_total_time. New inputs go to build-fuzz/corpus (the seed corpus
 # fuzz/corpus/tfrecord is read, never written); a crash is saved under build-fuzz/artifacts/ and can be
 # replayed with build-fuzz/tfrecord_fuzzer FILE (or with the CTest build's tfrecord_corpus_replay FILE).
-# Needs clang++ and libclang-rt-*-dev (libFuzzer), zlib1g-dev, libisal-dev.
+# Needs clang++ and libclang-rt-*-dev (libFuzzer), zlib1g-dev, libisal-dev, protobuf-compiler, libprotobuf-dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +15,16 @@ shift || true
 out=build-fuzz
 mkdir -p "$out/corpus" "$out/artifacts"
 
-# The sources the target needs, compiled directly: the reader and what it links to. A second stage that
-# parses records adds its sources here (and any generated protobuf code).
+# The generated tf.Example code, then the sources the target needs, compiled directly: the reader, the
+# YouTube-8M decoders (the second stage) and what they link to.
+mkdir -p "$out/generated"
+protoc -I. --cpp_out="$out/generated" data/proto/example.proto
 sources=(
+  "$out/generated/data/proto/example.pb.cc"
+  data/youtube8m.cpp
+  data/youtube8m_wire.cpp
+  data/youtube8m_protobuf.cpp
+  kernels/dequantize_cpu.cpp
   fuzz/tfrecord_fuzzer.cpp
   data/tfrecord_reader.cpp
   data/compressed_stream.cpp
@@ -29,7 +36,7 @@ sources=(
 
 "${CXX:-clang++}" -std=c++20 -O1 -g -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I. "${sources[@]}" -lz -lisal -o "$out/tfrecord_fuzzer"
+  -I. -I"$out/generated" "${sources[@]}" -lprotobuf -lz -lisal -o "$out/tfrecord_fuzzer"
 
 # Inputs of up to 4 KiB; a one-second limit per input flags anything close to a hang.
 "$out/tfrecord_fuzzer" "$out/corpus" fuzz/corpus/tfrecord \
