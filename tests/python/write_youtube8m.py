@@ -4,8 +4,8 @@
     write_youtube8m.py PROTO_FILE RECORDS_FILE EXPECTED_JSON
 
 The message classes are generated from PROTO_FILE (data/proto/example.proto) with protoc into a temporary
-directory. RECORDS_FILE receives the serialized payloads, each preceded by its length as a little-endian
-u64 (a container of this test's own, independent of TFRecord). EXPECTED_JSON lists, per record in the same
+directory. RECORDS_FILE is a TFRecord file written by this script's own framing (write_tfrecord.py:
+struct and python3-crc32c), independent of the engine's writer. EXPECTED_JSON lists, per record in the same
 order: kind ("frame" or "video"), layout ("2018" or "2017"), id (hex of its bytes), labels, and
   frame:  num_frames and, per frame feature, its name, byte count and zlib CRC-32 of the frame bytes
           concatenated frame-major, plus the first frame's bytes in hex;
@@ -23,6 +23,9 @@ import sys
 import tempfile
 import zlib
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from write_tfrecord import frame  # noqa: E402  (TFRecord framing with python3-crc32c)
 
 try:
     import google.protobuf  # noqa: F401
@@ -108,8 +111,7 @@ def main():
             records.append(video_record(pb, rng, layout_name))
     with open(records_path, "wb") as file:
         for payload, _ in records:
-            file.write(struct.pack("<Q", len(payload)))
-            file.write(payload)
+            file.write(frame(payload))
     with open(expected_path, "w") as file:
         json.dump([expected for _, expected in records], file)
 

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "data/wire_format.h"
+#include "data/tfrecord.h"
 #include "data/youtube8m.h"
 #include "kernels/dequantize.h"
 #include "support/temporary_directory.h"
@@ -624,7 +625,7 @@ TEST_CASE("layouts and feature flags", "[youtube8m]") {
   CHECK_THROWS_WITH(parse_feature_specs("rgb", "12abc"), Contains("not a positive integer"));
 }
 
-TEST_CASE("records written by Python's protobuf decode field by field", "[youtube8m][python]") {
+TEST_CASE("a TFRecord file written by Python (protobuf, crc32c) reads back field by field", "[youtube8m][python]") {
   test::TemporaryDirectory directory;
   std::string records_path = directory.file("records.bin"), expected_path = directory.file("expected.json");
   std::string command = std::string("'") + FF_PYTHON + "' '" + FF_SOURCE_DIR + "/tests/python/write_youtube8m.py' '" +
@@ -642,8 +643,7 @@ TEST_CASE("records written by Python's protobuf decode field by field", "[youtub
 
   std::ifstream expected_file(expected_path);
   nlohmann::json expected = nlohmann::json::parse(expected_file);
-  std::ifstream records_file(records_path, std::ios::binary);
-  std::string records(std::istreambuf_iterator<char>(records_file), {});
+  TFRecordReader reader(records_path);  // framed by Python (struct + python3-crc32c)
 
   auto hex = [](std::string_view bytes) {
     static const char digits[] = "0123456789abcdef";
@@ -651,16 +651,12 @@ TEST_CASE("records written by Python's protobuf decode field by field", "[youtub
     for (unsigned char c : bytes) out += digits[c >> 4], out += digits[c & 15];
     return out;
   };
-  size_t position = 0, frame_records = 0, video_records = 0;
+  size_t frame_records = 0, video_records = 0;
   FrameLevelView view;
+  std::string_view payload;
   for (const nlohmann::json& record : expected) {
-    REQUIRE(records.size() - position >= 8);
-    uint64_t length;
-    std::memcpy(&length, records.data() + position, 8);
-    REQUIRE(records.size() - position - 8 >= length);
-    std::string_view payload(records.data() + position + 8, length);
-    RecordSource source{records_path, position};
-    position += 8 + length;
+    REQUIRE(reader.next(payload));
+    RecordSource source{records_path, reader.record_offset()};
     YouTube8MLayout layout = YouTube8MLayout::from_name(record["layout"]);
     INFO("record " << record["id"] << " (" << record["kind"] << ")");
     if (record["kind"] == "frame") {
@@ -694,7 +690,7 @@ TEST_CASE("records written by Python's protobuf decode field by field", "[youtub
       ++video_records;
     }
   }
-  CHECK(position == records.size());
+  CHECK_FALSE(reader.next(payload));
   CHECK(frame_records == 5);
   CHECK(video_records == 3);
 }
