@@ -28,6 +28,7 @@ struct InspectOptions {
   std::string layout = "2018";
   std::string level = "auto";  // frame, video, auto (from each file's first record)
   std::string compression = "none";
+  std::string feature_names, feature_sizes;  // the starter code's --feature_names / --feature_sizes
   bool json = false;
   bool check = false;
   int64_t limit = -1;  // records per file to list; -1 all
@@ -159,6 +160,15 @@ void print_summary(const Summary& s, const data::Vocabulary* vocabulary) {
 
 void run_inspect(const InspectOptions& o) {
   data::YouTube8MLayout layout = data::YouTube8MLayout::from_name(o.layout);
+  if (!o.feature_names.empty() || !o.feature_sizes.empty()) {
+    std::vector<data::FeatureSpec> specs = data::parse_feature_specs(o.feature_names, o.feature_sizes);
+    if (o.level == "video")
+      layout.video_features = specs;
+    else if (o.level == "frame")
+      layout.frame_features = specs;
+    else
+      throw std::invalid_argument("--feature-names needs --level frame or --level video");
+  }
   std::unique_ptr<data::Vocabulary> vocabulary;
   if (!o.vocabulary.empty()) vocabulary = std::make_unique<data::Vocabulary>(data::load_vocabulary(o.vocabulary));
   std::vector<std::string> files = data::expand_file_patterns(o.files);
@@ -185,6 +195,8 @@ CommandAction setup_inspect(CLI::App& app) {
   app.add_option("--compression", o->compression, "none, gzip or zlib")
       ->check(CLI::IsMember({"none", "gzip", "zlib"}))
       ->capture_default_str();
+  app.add_option("--feature-names", o->feature_names, "feature names, e.g. rgb,audio (with --level)");
+  app.add_option("--feature-sizes", o->feature_sizes, "their sizes, e.g. 1024,128");
   app.add_flag("--json", o->json, "one JSON object per record (file, offset, id, labels, frames, level, features)");
   app.add_flag("--check", o->check, "verify every record; exit non-zero at the first problem, naming file and offset");
   app.add_option("--limit", o->limit, "list at most this many records per file (the summary counts all)");

@@ -17,7 +17,6 @@ import importlib
 import json
 import random
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
