@@ -11,25 +11,18 @@
 #include <nlohmann/json.hpp>
 
 #include "support/temporary_directory.h"
+#include "support/test_files.h"
 #include "engine/safetensors.h"
 
 using namespace ff;
 using Catch::Matchers::Contains;
 
+using test::read_bytes;
 using test::TemporaryDirectory;
+using test::write_bytes;
 
 namespace {
 
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), {});
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream file(path, std::ios::binary);
-  file.write(bytes.data(), std::streamsize(bytes.size()));
-}
 
 // A file by hand: the length prefix, the header text exactly as given (no alignment padding) and
 // `data_size` bytes of data.
@@ -244,19 +237,13 @@ TEST_CASE("a safetensors file written here is read by an independent Python read
   StringMap metadata = {{"epoch", "12"}, {"model", "nextvlad"}};
   write_safetensors(path, written, metadata);
 
-  std::string command = std::string("'") + FF_PYTHON + "' '" + FF_SOURCE_DIR + "/tests/python/read_safetensors.py' '" +
-                        path + "' 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
-  int status = ::pclose(pipe);
-  INFO("command: " << command);
-  INFO("output: " << output);
+  test::CommandResult python = test::run_python_script("read_safetensors.py", "'" + path + "'");
+  INFO("command: " << python.command);
+  INFO("output: " << python.output);
   // A missing numpy is a failure, not a skip: CI installs python3-numpy, and a silent skip would hide
   // that this check no longer runs.
-  REQUIRE(status == 0);
+  REQUIRE(python.status == 0);
+  const std::string& output = python.output;
 
   nlohmann::json parsed = nlohmann::json::parse(output);
   CHECK(parsed["metadata"] == nlohmann::json(metadata));

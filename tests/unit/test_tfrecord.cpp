@@ -14,6 +14,7 @@
 
 #include "data/tfrecord.h"
 #include "support/temporary_directory.h"
+#include "support/test_files.h"
 
 using namespace ff::data;
 using Catch::Matchers::Contains;
@@ -23,15 +24,9 @@ namespace {
 
 const Compression kAllCompressions[] = {Compression::None, Compression::Gzip, Compression::Zlib};
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), {});
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream file(path, std::ios::binary);
-  file.write(bytes.data(), std::streamsize(bytes.size()));
-}
+using ff::test::read_bytes;
+using ff::test::write_bytes;
+using ff::test::CommandResult;
 
 std::string bytes_of(std::initializer_list<int> values) {
   std::string bytes;
@@ -100,20 +95,8 @@ void check_error(const DataError& error, const std::string& path, uint64_t offse
   CHECK_THAT(error.what(), Contains(path + ": offset " + std::to_string(offset) + ": ") && Contains(reason));
 }
 
-struct CommandResult {
-  int status;
-  std::string output;
-};
-
-CommandResult run_python_tfrecord(const std::string& arguments) {
-  std::string command = std::string("'") + FF_PYTHON + "' '" + FF_SOURCE_DIR + "/tests/python/write_tfrecord.py' " +
-                        arguments + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
-  return {::pclose(pipe), output};
+ff::test::CommandResult run_python_tfrecord(const std::string& arguments) {
+  return ff::test::run_python_script("write_tfrecord.py", arguments);
 }
 
 std::string to_hex(const std::string& bytes) {

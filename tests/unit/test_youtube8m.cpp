@@ -17,6 +17,7 @@
 #include "data/youtube8m.h"
 #include "kernels/dequantize.h"
 #include "support/temporary_directory.h"
+#include "support/test_files.h"
 
 namespace ff::data {
 namespace {
@@ -628,18 +629,13 @@ TEST_CASE("layouts and feature flags", "[youtube8m]") {
 TEST_CASE("a TFRecord file written by Python (protobuf, crc32c) reads back field by field", "[youtube8m][python]") {
   test::TemporaryDirectory directory;
   std::string records_path = directory.file("records.bin"), expected_path = directory.file("expected.json");
-  std::string command = std::string("'") + FF_PYTHON + "' '" + FF_SOURCE_DIR + "/tests/python/write_youtube8m.py' '" +
-                        FF_SOURCE_DIR + "/data/proto/example.proto' '" + records_path + "' '" + expected_path + "' 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
-  int status = ::pclose(pipe);
-  INFO("command: " << command);
-  INFO("output: " << output);
+  test::CommandResult python = test::run_python_script(
+      "write_youtube8m.py", std::string("'") + FF_SOURCE_DIR + "/data/proto/example.proto' '" + records_path + "' '" +
+                                expected_path + "'");
+  INFO("command: " << python.command);
+  INFO("output: " << python.output);
   // Missing python3-protobuf or protoc is a failure, not a skip: a skip would hide that this check stopped.
-  REQUIRE(status == 0);
+  REQUIRE(python.status == 0);
 
   std::ifstream expected_file(expected_path);
   nlohmann::json expected = nlohmann::json::parse(expected_file);
