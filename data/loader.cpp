@@ -77,6 +77,7 @@ struct Loader::Impl {
   std::vector<std::unique_ptr<BoundedQueue<WorkItem>>> worker_queues;
   std::vector<std::thread> workers;
   std::unique_ptr<BoundedQueue<BatchItem>> batches;
+  BoundedQueue<Batch> recycled{4};  // batches the consumer handed back, for their buffers
   std::thread batcher;
   std::atomic<bool> stopping{false};
   bool epoch_finished = false;
@@ -202,11 +203,16 @@ struct Loader::Impl {
     return decode(name, source.file, payload, where, view, indices);
   }
 
-  Batch assemble(std::vector<Example>& examples) const {
+  // Builds a batch, reusing the buffers of a batch the consumer has finished with when there is one:
+  // a teacher batch is tens of MB, and fresh memory costs a page fault per 4 KiB every step.
+  Batch assemble(std::vector<Example>& examples) {
     Batch batch;
+    if (std::optional<Batch> old = recycled.try_pop()) batch = std::move(*old);
     batch.size = int64_t(examples.size());
     batch.num_classes = options.layout.num_classes;
     batch.epoch = epoch;
+    batch.ids.clear();
+    batch.labels.clear();
     batch.multi_hot.assign(size_t(batch.size * batch.num_classes), 0.0f);
     batch.views.resize(options.views.size());
     for (size_t v = 0; v < options.views.size(); ++v) {
@@ -216,7 +222,7 @@ struct Loader::Impl {
       view.frame_counts.resize(examples.size());
       view.features.resize(options.layout.frame_features.size());
       for (size_t f = 0; f < view.features.size(); ++f)
-        view.features[f].assign(size_t(batch.size * view.capacity * options.layout.frame_features[f].size), 0);
+        view.features[f].resize(size_t(batch.size * view.capacity * options.layout.frame_features[f].size));
     }
     for (size_t b = 0; b < examples.size(); ++b) {
       Example& e = examples[b];
@@ -228,7 +234,10 @@ struct Loader::Impl {
         view.frame_counts[b] = e.frame_counts[v];
         for (size_t f = 0; f < view.features.size(); ++f) {
           size_t row = size_t(view.capacity * options.layout.frame_features[f].size);
-          std::memcpy(view.features[f].data() + b * row, e.frames[v][f].data(), e.frames[v][f].size());
+          uint8_t* out = view.features[f].data() + b * row;
+          const std::vector<uint8_t>& frames = e.frames[v][f];
+          std::memcpy(out, frames.data(), frames.size());
+          std::memset(out + frames.size(), 0, row - frames.size());  // padding
         }
       }
     }
@@ -350,6 +359,7 @@ bool Loader::next(Batch& batch) {
     impl_->epoch_finished = true;
     return false;
   }
+  if (batch.size > 0) impl_->recycled.try_push(std::move(batch));  // its buffers serve a later batch
   batch = std::move(std::get<Batch>(item->content));
   impl_->committed = item->state;
   impl_->videos += uint64_t(batch.size);

@@ -89,7 +89,8 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // The next batch of the current epoch; false when the epoch is over (then call next_epoch()).
+  // The next batch of the current epoch; false when the epoch is over (then call next_epoch()). The
+  // previous contents of `batch` are taken back, their buffers reused for a later batch.
   // Errors of the workers (DataError with file, offset and id) are rethrown here, in stream order.
   bool next(Batch& batch);
   void next_epoch();
