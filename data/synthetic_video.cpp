@@ -86,6 +86,23 @@ void fill_normals(uint64_t key, float* out, int64_t count) {
   }
 }
 
+// Per-frame noise: hundreds of thousands of values per video, so speed matters more than an exact
+// Gaussian. Each value is the sum of four 16-bit uniforms from one SplitMix64 output (Irwin-Hall: mean 0,
+// variance 1, within +-3.46), integer arithmetic only, so it is identical on every machine; about 20x
+// cheaper than Box-Muller through log, sin and cos.
+void fill_noise(uint64_t key, float* out, int64_t count) {
+  constexpr double kMean = 4 * 65535 / 2.0;
+  const float scale = float(1.0 / std::sqrt(4 * (65536.0 * 65536.0 - 1) / 12.0));
+  for (int64_t i = 0; i < count; ++i) {
+    uint64_t z = key + uint64_t(i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    int64_t sum = int64_t(z & 0xFFFF) + int64_t((z >> 16) & 0xFFFF) + int64_t((z >> 32) & 0xFFFF) + int64_t(z >> 48);
+    out[i] = float(double(sum) - kMean) * scale;
+  }
+}
+
 // Scales a vector to root-mean-square 1 (a zero vector stays zero).
 void normalize_rms(float* values, int64_t n) {
   double sum_squares = 0.0;
@@ -273,7 +290,7 @@ void SyntheticVideoGenerator::generate(uint64_t video_index, SyntheticVideo& vid
     const int64_t size = feature == SyntheticFeature::Rgb ? c.rgb_size : c.audio_size;
     const uint64_t detail = uint64_t(feature);
     frames.resize(size_t(num_frames * size));
-    fill_normals(stream_key(seed, Purpose::Noise, video_index, detail), frames.data(), num_frames * size);
+    fill_noise(stream_key(seed, Purpose::Noise, video_index, detail), frames.data(), num_frames * size);
     std::vector<float> background(static_cast<size_t>(size));
     fill_normals(stream_key(seed, Purpose::Background, video_index, detail), background.data(), size);
     for (int64_t t = 0; t < num_frames; ++t)

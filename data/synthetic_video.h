@@ -9,8 +9,9 @@
 //
 // Every random number comes from Philox streams keyed by (seed, video index, purpose) or (seed, class,
 // purpose): a video depends on nothing but the seed and its index, so videos can be generated in any
-// order or in parallel, and the same seed gives byte-identical videos (for one build and C library:
-// noise uses log, sqrt, sin and cos, whose last bit may differ between C libraries).
+// order or in parallel, and the same seed gives byte-identical videos (for one C library: prototypes and
+// backgrounds use log, sqrt, sin and cos, whose last bit may differ between C libraries; the per-frame
+// noise is integer arithmetic).
 #pragma once
 #include <cstdint>
 #include <string>
