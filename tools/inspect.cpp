@@ -31,11 +31,12 @@ struct InspectOptions {
   std::string feature_names, feature_sizes;  // the starter code's --feature_names / --feature_sizes
   bool json = false;
   bool check = false;
+  bool skip_corrupt = false;  // skip records whose CRC fails (and the rest of an unframeable file), counted
   int64_t limit = -1;  // records per file to list; -1 all
 };
 
 struct Summary {
-  int64_t files = 0, records = 0, frame_level = 0, video_level = 0, empty_videos = 0;
+  int64_t files = 0, records = 0, frame_level = 0, video_level = 0, empty_videos = 0, corrupt_skipped = 0;
   int64_t labels = 0, min_labels = INT64_MAX, max_labels = 0;
   int64_t frames = 0, min_frames = INT64_MAX, max_frames = 0;
   std::map<int32_t, int64_t> class_histogram;
@@ -87,6 +88,7 @@ void inspect_file(const std::string& file, const InspectOptions& o, const data::
                   const data::Vocabulary* vocabulary, Summary& summary, Progress* progress) {
   data::TFRecordReaderOptions reader_options;
   reader_options.compression = data::parse_compression(o.compression);
+  reader_options.skip_corrupt = o.skip_corrupt;
   data::TFRecordReader reader(file, reader_options);
   data::FrameLevelView view;
   std::string_view payload;
@@ -133,6 +135,7 @@ void inspect_file(const std::string& file, const InspectOptions& o, const data::
       fmt::print("{}:{} id={} frames={}{} labels=[{}]\n", file, offset, id, frames, sizes, label_text(labels, vocabulary));
     }
   }
+  summary.corrupt_skipped += int64_t(reader.corrupt_records_skipped());
 }
 
 void print_summary(const Summary& s, const data::Vocabulary* vocabulary) {
@@ -177,9 +180,12 @@ void run_inspect(const InspectOptions& o) {
   std::unique_ptr<Progress> progress = o.check ? std::make_unique<Progress>("check", 0, "records") : nullptr;
   for (const std::string& file : files) inspect_file(file, o, layout, vocabulary.get(), summary, progress.get());
   if (progress) progress->finish();
+  if (o.skip_corrupt)
+    fmt::print(stderr, "skipped {} corrupt record(s) or damaged file tail(s)\n", summary.corrupt_skipped);
   if (o.check)
-    fmt::print("ok: {} records in {} files verified (framing, CRC32C, schema, labels in [0, {}))\n", summary.records,
-               summary.files, layout.num_classes);
+    fmt::print("ok: {} records in {} files verified (framing, CRC32C, schema, labels in [0, {})){}\n", summary.records,
+               summary.files, layout.num_classes,
+               summary.corrupt_skipped ? fmt::format("; {} corrupt skipped", summary.corrupt_skipped) : "");
   else if (!o.json)
     print_summary(summary, vocabulary.get());
 }
@@ -199,6 +205,8 @@ CommandAction setup_inspect(CLI::App& app) {
   app.add_option("--feature-sizes", o->feature_sizes, "their sizes, e.g. 1024,128");
   app.add_flag("--json", o->json, "one JSON object per record (file, offset, id, labels, frames, level, features)");
   app.add_flag("--check", o->check, "verify every record; exit non-zero at the first problem, naming file and offset");
+  app.add_flag("--skip-corrupt", o->skip_corrupt,
+               "skip records whose CRC fails (and the rest of a file whose framing is lost), and report the count");
   app.add_option("--limit", o->limit, "list at most this many records per file (the summary counts all)");
   return [o] { run_inspect(*o); };
 }

@@ -72,6 +72,16 @@ second=$("$fewerframes" inspect --json "$work/damaged.tfrecord" 2>/dev/null | se
 printf '\x00' | dd of="$work/damaged.tfrecord" bs=1 seek=$((second + 40)) conv=notrunc status=none
 expect inspect_damaged 1 "damaged.tfrecord: offset $second: corrupted record" -- "$fewerframes" inspect --check "$work/damaged.tfrecord"
 
+expect inspect_skip_corrupt 0 "ok: 2 records in 1 files.*1 corrupt skipped" -- "$fewerframes" inspect --check \
+  --skip-corrupt "$work/damaged.tfrecord"
+
+# The other container and layout options, end to end.
+expect make_data_gzip_2017 0 "layout 2017 \(4716 classes\).*compression gzip" -- "$fewerframes" make-data \
+  --out "$work/gz" --train 3 --validate 0 --layout 2017 --compression gzip --level frame --max-frames 70
+expect inspect_gzip_2017 0 "ok: 3 records" -- "$fewerframes" inspect --check --compression gzip --layout 2017 \
+  "$work/gz/frame/train0000.tfrecord"
+expect inspect_gzip_as_plain 1 "offset 0: corrupted record" -- "$fewerframes" inspect --check "$work/gz/frame/train0000.tfrecord"
+
 expect bench_loader 0 "Python protobuf" -- "$fewerframes" bench loader --videos 12 --seconds 0.2 --threads 2
 
 echo "$passes passed, $failures failed"
