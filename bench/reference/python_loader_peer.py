@@ -11,15 +11,15 @@ Prints one JSON object: records, payload bytes, seconds, frames picked, and whic
 Stops after SECONDS (at a record boundary) so a slow peer cannot stall the benchmark.
 Needs python3-protobuf, python3-crc32c and protoc.
 """
-import importlib
 import json
-import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "data" / "proto"))
+from example_proto import load_messages  # noqa: E402
 
 try:
     import crc32c
@@ -31,17 +31,6 @@ except ImportError as error:
 def masked_crc(data):
     crc = crc32c.crc32c(data)
     return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def load_messages(proto_file, work_dir):
-    protoc = shutil.which("protoc")
-    if protoc is None:
-        sys.exit("protoc is not on PATH; install protobuf-compiler")
-    proto = Path(proto_file).resolve()
-    root = proto.parents[2]
-    subprocess.run([protoc, f"-I{root}", f"--python_out={work_dir}", str(proto.relative_to(root))], check=True)
-    sys.path.insert(0, str(work_dir))
-    return importlib.import_module(".".join(proto.relative_to(root).with_suffix("").parts) + "_pb2")
 
 
 def records(path):

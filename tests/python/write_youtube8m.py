@@ -13,15 +13,15 @@ order: kind ("frame" or "video"), layout ("2018" or "2017"), id (hex of its byte
 Video-level records end with the extra empty field `12 00` that the real files carry.
 Needs python3-protobuf and protoc; exits non-zero with a message saying what is missing.
 """
-import importlib
 import json
 import random
-import shutil
-import subprocess
 import sys
 import tempfile
 import zlib
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "data" / "proto"))
+from example_proto import load_messages  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from write_tfrecord import frame  # noqa: E402  (TFRecord framing with python3-crc32c)
@@ -37,18 +37,6 @@ LAYOUTS = {
 }
 FRAME_FEATURES = [("rgb", 1024), ("audio", 128)]
 VIDEO_FEATURES = [("mean_rgb", 1024), ("mean_audio", 128)]
-
-
-def load_messages(proto_file, work_dir):
-    protoc = shutil.which("protoc")
-    if protoc is None:
-        sys.exit("protoc is not on PATH; install protobuf-compiler")
-    proto = Path(proto_file).resolve()
-    # example.proto lives in data/proto/ and is compiled with the repository root as import path.
-    root = proto.parents[2]
-    subprocess.run([protoc, f"-I{root}", f"--python_out={work_dir}", str(proto.relative_to(root))], check=True)
-    sys.path.insert(0, str(work_dir))
-    return importlib.import_module(".".join(proto.relative_to(root).with_suffix("").parts) + "_pb2")
 
 
 def random_labels(rng, num_classes):
