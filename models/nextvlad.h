@@ -1,0 +1,62 @@
+// The NeXtVLAD video classifier (shared/reference/paper-and-nextvlad.md §2.1-2.2): an rgb and an audio
+// NeXtVLAD block, their encodings concatenated, dropout, a hidden FC with batch norm (no ReLU), SE context
+// gating and a logistic classifier. Built from engine ops, so autograd supplies the backward pass.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/ops.h"
+#include "engine/parameters.h"
+#include "engine/tensor.h"
+#include "models/layers.h"
+#include "models/nextvlad_block.h"
+#include "models/nextvlad_config.h"
+
+namespace ff {
+
+struct NeXtVladOutput {
+  Tensor logits;    // [B, C], before the sigmoid
+  Tensor encoding;  // [B, K*lambda*N_rgb/G + (K/2)*lambda*N_audio/(G/2)]: concatenated VLADs, before dropout
+  Tensor hidden;    // [B, H]: the gated hidden vector the classifier reads
+};
+
+class NeXtVladModel {
+ public:
+  // Registers every parameter and buffer in `parameters()` (names in the PyTorch style: "video_vlad.*",
+  // "audio_vlad.*", "hidden.weight", "hidden_bn.*", "gating.*", "classifier.*") and initialises them
+  // from `generator` (see models/layers.h).
+  NeXtVladModel(const NeXtVladConfig& config, Generator& generator, DType dtype = DType::Float32,
+                Device device = Device::cpu());
+
+  // frames_rgb [B, M, N_rgb], frames_audio [B, M, N_audio] in the model's dtype and device, M <=
+  // max_frames; frame_counts[b] in [0, M] real frames at the front of video b, the rest is padding.
+  // Training uses batch statistics (and updates the running ones) and dropout drawn from `generator`.
+  NeXtVladOutput forward(const Tensor& frames_rgb, const Tensor& frames_audio,
+                         const std::vector<int32_t>& frame_counts, bool training, Generator& generator) const;
+
+  const NeXtVladConfig& config() const { return config_; }
+  ParameterSet& parameters() { return parameters_; }
+  const ParameterSet& parameters() const { return parameters_; }
+  DType dtype() const { return dtype_; }
+  Device device() const { return device_; }
+
+ private:
+  NeXtVladConfig config_;
+  DType dtype_;
+  Device device_;
+  ParameterSet parameters_;
+  BatchNormOptions bn_options_;
+  std::unique_ptr<NeXtVladBlock> video_vlad_, audio_vlad_;
+  Tensor hidden_weight_;  // [H, encoding]
+  BatchNormLayer hidden_bn_;
+  Tensor gating_fc1_weight_;  // [H/r, H]
+  BatchNormLayer gating_bn_;
+  Tensor gating_fc2_weight_;  // [H, H/r]
+  Tensor classifier_weight_, classifier_bias_;  // [C, H], [C]; L2-regularised
+};
+
+// [B, M] mask of the given dtype and device: 1 for the first frame_counts[b] frames of row b, else 0.
+Tensor make_frame_mask(const std::vector<int32_t>& frame_counts, int64_t frames, DType dtype, Device device);
+
+}  // namespace ff

@@ -1,0 +1,38 @@
+// Hyper-parameters of the NeXtVLAD video classifier (shared/reference/paper-and-nextvlad.md §2.5, the
+// "local" configuration: K=128, G=8, lambda=2, H=2048, r=8, logistic classifier, 3862 classes).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace ff {
+
+struct NeXtVladConfig {
+  int64_t rgb_feature_size = 1024;
+  int64_t audio_feature_size = 128;
+  // Upper bound on the frames a batch may carry; the frame axis of the input itself may be shorter
+  // (a student reads k frames), the mask is built from the input's length, not from this number.
+  int64_t max_frames = 300;
+  int64_t cluster_size = 128;  // K for rgb; the audio block uses K/2
+  int64_t groups = 8;          // G for rgb; the audio block uses G/2
+  int64_t expansion = 2;       // lambda
+  int64_t hidden_size = 2048;  // H
+  int64_t gating_reduction = 8;  // r: the SE gate squeezes H to H/r
+  double dropout_rate = 0.5;     // on the concatenated VLAD encoding, training only
+  int64_t num_classes = 3862;
+  std::string classifier = "logistic";  // the only classifier implemented so far
+  // tf.contrib.slim.batch_norm defaults (decay 0.999, epsilon 1e-3), which every BN of the TF model uses.
+  double bn_momentum = 0.999;
+  double bn_epsilon = 1e-3;
+  // Cluster-BN statistics over real frames only (the TF code includes padded frames; see §7.8).
+  bool bn_excludes_padding = true;
+};
+
+// Checks sizes and divisibility (G and G/2 divide lambda*N, K and G even, r divides H); throws
+// std::invalid_argument naming the field.
+void validate(const NeXtVladConfig& config);
+
+// Trainable elements of the model built from `config`, from the shapes alone: weights, biases, cluster
+// centres and batch-norm gamma/beta; batch-norm running statistics (buffers) are not counted.
+int64_t parameter_count(const NeXtVladConfig& config);
+
+}  // namespace ff

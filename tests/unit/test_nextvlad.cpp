@@ -1,0 +1,236 @@
+// The NeXtVLAD model on a tiny configuration in float64: gradients of every parameter and input against
+// central finite differences, independence from padded frames, output shapes and parameter counts.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <string>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "models/nextvlad.h"
+#include "op_cases/gradient_check.h"
+
+namespace ff {
+namespace {
+
+NeXtVladConfig tiny_config() {
+  NeXtVladConfig c;
+  c.rgb_feature_size = 6;
+  c.audio_feature_size = 4;
+  c.max_frames = 5;
+  c.cluster_size = 4;  // audio: 2
+  c.groups = 2;        // audio: 1
+  c.expansion = 2;
+  c.hidden_size = 8;
+  c.gating_reduction = 2;
+  c.num_classes = 5;
+  c.dropout_rate = 0.0;
+  return c;
+}
+
+const std::vector<int32_t> kFrameCounts = {5, 2, 1};
+constexpr int64_t kBatch = 3, kFrames = 5;
+
+// Moves every trainable parameter away from its initial value (zero biases, unit gammas), so the check
+// does not sit on special points.
+void perturb_parameters(ParameterSet& parameters, uint64_t seed) {
+  Generator generator(seed);
+  for (Parameter& p : parameters.all()) {
+    if (!p.trainable) continue;
+    Tensor noise = Tensor::uniform(p.value.shape(), -0.3, 0.3, generator, DType::Float64);
+    double* x = p.value.data<double>();
+    const double* n = noise.data<double>();
+    for (int64_t e = 0; e < p.value.numel(); ++e) x[e] += n[e];
+  }
+}
+
+struct TinyInputs {
+  Tensor rgb, audio;
+};
+
+TinyInputs tiny_inputs(uint64_t seed) {
+  Generator generator(seed);
+  return {Tensor::normal({kBatch, kFrames, 6}, 0.0, 1.0, generator, DType::Float64),
+          Tensor::normal({kBatch, kFrames, 4}, 0.0, 1.0, generator, DType::Float64)};
+}
+
+double max_abs_difference(const Tensor& a, const Tensor& b) {
+  std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+  REQUIRE(va.size() == vb.size());
+  double worst = 0;
+  for (size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::fabs(va[i] - vb[i]));
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("NeXtVLAD gradients of every parameter and input match central differences", "[nextvlad]") {
+  Generator init(7);
+  NeXtVladModel model(tiny_config(), init, DType::Float64);
+  perturb_parameters(model.parameters(), 11);
+  TinyInputs inputs = tiny_inputs(3);
+  inputs.rgb.set_requires_grad();
+  inputs.audio.set_requires_grad();
+
+  Generator dropout_generator(5);
+  auto objective = [&]() {
+    NeXtVladOutput out = model.forward(inputs.rgb, inputs.audio, kFrameCounts, /*training=*/true, dropout_generator);
+    return test::weighted_objective(out.logits, 99);
+  };
+  objective().backward();
+
+  std::vector<std::pair<std::string, Tensor>> checked = {{"frames_rgb", inputs.rgb}, {"frames_audio", inputs.audio}};
+  for (const Parameter& p : model.parameters().all())
+    if (p.trainable) checked.emplace_back(p.name, p.value);
+  REQUIRE(checked.size() == 2 + 29);  // 10 per NeXtVLAD block, 9 in the head
+
+  NoGradGuard no_grad;
+  const double step = 1e-6;
+  double worst = 0;
+  std::string worst_where;
+  for (auto& [name, tensor] : checked) {
+    REQUIRE(tensor.grad().defined());
+    std::vector<double> analytic = tensor.grad().to_vector<double>();
+    double* x = tensor.data<double>();
+    for (int64_t e = 0; e < tensor.numel(); ++e) {
+      const double saved = x[e];
+      x[e] = saved + step;
+      const double plus = objective().item();
+      x[e] = saved - step;
+      const double minus = objective().item();
+      x[e] = saved;
+      const double numeric = (plus - minus) / (2 * step);
+      const double error = std::fabs(analytic[size_t(e)] - numeric) / std::max(1.0, std::fabs(numeric));
+      if (!(error <= worst)) {
+        worst = error;
+        worst_where = name + "[" + std::to_string(e) + "]: analytic " + std::to_string(analytic[size_t(e)]) +
+                      " numeric " + std::to_string(numeric);
+      }
+    }
+  }
+  INFO("worst relative error at " << worst_where);
+  CHECK(std::isfinite(worst));
+  CHECK(worst < 1e-6);
+}
+
+// Same inputs except the padded frames, which get fresh large values.
+TinyInputs with_new_padding(const TinyInputs& inputs, uint64_t seed) {
+  Generator generator(seed);
+  TinyInputs altered{inputs.rgb.clone(), inputs.audio.clone()};
+  for (Tensor* t : {&altered.rgb, &altered.audio}) {
+    const int64_t dim = t->size(2);
+    Tensor fresh = Tensor::normal(t->shape(), 0.0, 5.0, generator, DType::Float64);
+    for (int64_t b = 0; b < kBatch; ++b)
+      for (int64_t f = kFrameCounts[size_t(b)]; f < kFrames; ++f)
+        for (int64_t d = 0; d < dim; ++d) {
+          const int64_t i = (b * kFrames + f) * dim + d;
+          t->data<double>()[i] = fresh.data<double>()[i];
+        }
+  }
+  return altered;
+}
+
+TEST_CASE("NeXtVLAD outputs ignore the values of padded frames when BN excludes padding", "[nextvlad]") {
+  TinyInputs inputs = tiny_inputs(23);
+  TinyInputs altered = with_new_padding(inputs, 24);
+  REQUIRE(max_abs_difference(inputs.rgb, altered.rgb) > 1.0);
+  REQUIRE(max_abs_difference(inputs.audio, altered.audio) > 1.0);
+
+  auto run = [&](const NeXtVladConfig& config, const TinyInputs& in, bool training) {
+    Generator init(21), dropout_generator(25);
+    NeXtVladModel model(config, init, DType::Float64);
+    perturb_parameters(model.parameters(), 22);
+    return model.forward(in.rgb, in.audio, kFrameCounts, training, dropout_generator);
+  };
+
+  for (bool training : {true, false}) {
+    INFO("training " << training);
+    NeXtVladOutput a = run(tiny_config(), inputs, training), b = run(tiny_config(), altered, training);
+    CHECK(max_abs_difference(a.logits, b.logits) == 0.0);
+    CHECK(max_abs_difference(a.encoding, b.encoding) == 0.0);
+    CHECK(max_abs_difference(a.hidden, b.hidden) == 0.0);
+  }
+
+  SECTION("whereas statistics over padded frames (the TF behaviour) let them leak in") {
+    NeXtVladConfig leaky = tiny_config();
+    leaky.bn_excludes_padding = false;
+    NeXtVladOutput a = run(leaky, inputs, true), b = run(leaky, altered, true);
+    CHECK(max_abs_difference(a.logits, b.logits) > 1e-6);
+  }
+}
+
+TEST_CASE("NeXtVLAD output shapes follow the config and the input length", "[nextvlad]") {
+  Generator init(31), dropout_generator(32);
+  NeXtVladConfig config = tiny_config();
+  config.dropout_rate = 0.5;
+  NeXtVladModel model(config, init, DType::Float64);
+  TinyInputs inputs = tiny_inputs(33);
+  NeXtVladOutput out = model.forward(inputs.rgb, inputs.audio, kFrameCounts, true, dropout_generator);
+  // Encoding: rgb K*lambda*N/G = 4*12/2 = 24, audio (K/2)*lambda*N/(G/2) = 2*8/1 = 16.
+  CHECK(out.logits.shape() == Shape{3, 5});
+  CHECK(out.encoding.shape() == Shape{3, 40});
+  CHECK(out.hidden.shape() == Shape{3, 8});
+
+  SECTION("a student passes fewer frames than max_frames") {
+    Tensor rgb = slice(inputs.rgb, 1, 0, 3), audio = slice(inputs.audio, 1, 0, 3);
+    NeXtVladOutput student = model.forward(rgb, audio, {3, 2, 1}, false, dropout_generator);
+    CHECK(student.logits.shape() == Shape{3, 5});
+    CHECK_THROWS_AS(model.forward(rgb, audio, {4, 2, 1}, false, dropout_generator), std::invalid_argument);
+  }
+  SECTION("bad inputs are refused") {
+    CHECK_THROWS_AS(model.forward(inputs.rgb, inputs.audio, {5, 2}, false, dropout_generator), std::invalid_argument);
+    CHECK_THROWS_AS(model.forward(inputs.audio, inputs.rgb, kFrameCounts, false, dropout_generator),
+                    std::invalid_argument);
+    Generator g(1);
+    Tensor longer = Tensor::normal({3, 6, 6}, 0, 1, g, DType::Float64);
+    Tensor longer_audio = Tensor::normal({3, 6, 4}, 0, 1, g, DType::Float64);
+    CHECK_THROWS_AS(model.forward(longer, longer_audio, kFrameCounts, false, dropout_generator), std::invalid_argument);
+  }
+
+  NeXtVladBlockShape video{1024, 128, 8, 2}, audio{128, 64, 4, 2};
+  CHECK(video.output_size() + audio.output_size() == 36864);
+}
+
+TEST_CASE("NeXtVLAD parameter count, names and regularisation", "[nextvlad]") {
+  // Tiny config by hand:
+  //   rgb block   N=6 -> 12, G=2, K=4, D_g=6: 12*6+12 + 2*12+2 + 12*8 + 2*8 + 6*4 + 2*24 = 294
+  //   audio block N=4 -> 8,  G=1, K=2, D_g=8:  8*4+8  + 1*8+1  + 8*2  + 2*2 + 8*2 + 2*16 = 117
+  //   hidden 40*8 + 2*8 = 336; gating 8*4 + 2*4 + 4*8 = 72; classifier 8*5 + 5 = 45
+  CHECK(parameter_count(tiny_config()) == 294 + 117 + 336 + 72 + 45);
+  Generator init(41);
+  NeXtVladModel model(tiny_config(), init, DType::Float64);
+  CHECK(model.parameters().trainable_count() == parameter_count(tiny_config()));
+
+  // Default (the reference's "local" config): rgb block 4,313,096, audio block 112,388, hidden FC
+  // 36864*2048 = 75,497,472 + BN 4,096, gating 2048*256*2 + 512 = 1,049,088, classifier 2048*3862 + 3862
+  // = 7,913,238: 88,889,378 (reference §2.6: 88.9M; running statistics excluded).
+  const int64_t by_hand = 4313096 + 112388 + 75497472 + 4096 + 1049088 + 7913238;
+  CHECK(by_hand == 88889378);
+  CHECK(parameter_count(NeXtVladConfig{}) == by_hand);
+  CHECK(std::fabs(double(parameter_count(NeXtVladConfig{})) - 88.89e6) <= 0.01e6);
+
+  std::set<std::string> names, regularized;
+  int buffers = 0;
+  for (const Parameter& p : model.parameters().all()) {
+    names.insert(p.name);
+    if (p.l2_regularized) regularized.insert(p.name);
+    if (!p.trainable) ++buffers;
+  }
+  for (const char* name : {"video_vlad.expansion.weight", "video_vlad.expansion.bias", "video_vlad.attention.weight",
+                           "video_vlad.cluster_weights", "video_vlad.cluster_bn.weight", "video_vlad.cluster_bn.running_var",
+                           "video_vlad.cluster_weights2", "video_vlad.vlad_bn.bias", "audio_vlad.cluster_weights",
+                           "hidden.weight", "hidden_bn.running_mean", "gating.fc1.weight", "gating.bn.weight",
+                           "gating.fc2.weight", "classifier.weight", "classifier.bias"})
+    CHECK(names.count(name) == 1);
+  CHECK(regularized == std::set<std::string>{"classifier.weight", "classifier.bias"});
+  CHECK(buffers == 2 * 6);  // running mean and variance of the 6 batch norms
+  CHECK_THROWS_AS([] {
+    NeXtVladConfig moe = tiny_config();
+    moe.classifier = "moe";
+    return parameter_count(moe);
+  }(), std::invalid_argument);
+}
+
+}  // namespace ff
