@@ -1,0 +1,183 @@
+"""NeXtVLAD video classifier and the distillation losses in plain PyTorch, written from the model description
+(shared/reference/paper-and-nextvlad.md sections 2.1-2.2 and 3.4-3.5), as the reference of the golden test.
+
+Parameters live in a flat dict keyed by the engine's checkpoint names, in the engine's layouts (linear
+weights [out, in], "cluster_weights" [lambda*N, G*K], "cluster_weights2" [D_g, K]), so one set of tensors
+drives both implementations. Batch-norm training statistics are the biased ones over the rows whose mask
+is 1; the running averages are updated in place as running = momentum * running + (1 - momentum) * batch.
+Dropout is not modelled: the golden run uses rate 0.
+"""
+
+from dataclasses import dataclass, asdict
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class Config:
+    rgb_feature_size: int
+    audio_feature_size: int
+    max_frames: int
+    cluster_size: int
+    groups: int
+    expansion: int
+    hidden_size: int
+    gating_reduction: int
+    num_classes: int
+    bn_momentum: float = 0.999
+    bn_epsilon: float = 1e-3
+    bn_excludes_padding: bool = True
+    dropout_rate: float = 0.0
+
+    def block_shapes(self):
+        """(prefix, N, K, G) of the rgb and the audio block: the audio block has K/2 clusters, G/2 groups."""
+        return [("video_vlad", self.rgb_feature_size, self.cluster_size, self.groups),
+                ("audio_vlad", self.audio_feature_size, self.cluster_size // 2, self.groups // 2)]
+
+    def encoding_size(self):
+        return sum(k * self.expansion * n // g for _, n, k, g in self.block_shapes())
+
+    def metadata(self):
+        return {key: (str(int(value)) if isinstance(value, bool) else str(value))
+                for key, value in asdict(self).items()}
+
+
+def parameter_shapes(config):
+    """Every trainable tensor and batch-norm buffer: name -> (shape, kind), kind in weight/bias/gamma/mean/var."""
+    shapes = {}
+
+    def batch_norm(prefix, channels):
+        shapes[prefix + ".weight"] = ((channels,), "gamma")
+        shapes[prefix + ".bias"] = ((channels,), "bias")
+        shapes[prefix + ".running_mean"] = ((channels,), "mean")
+        shapes[prefix + ".running_var"] = ((channels,), "var")
+
+    for prefix, n, k, g in config.block_shapes():
+        e = config.expansion * n
+        shapes[prefix + ".expansion.weight"] = ((e, n), "weight")
+        shapes[prefix + ".expansion.bias"] = ((e,), "bias")
+        shapes[prefix + ".attention.weight"] = ((g, e), "weight")
+        shapes[prefix + ".attention.bias"] = ((g,), "bias")
+        shapes[prefix + ".cluster_weights"] = ((e, g * k), "weight")
+        batch_norm(prefix + ".cluster_bn", g * k)
+        shapes[prefix + ".cluster_weights2"] = ((e // g, k), "weight")
+        batch_norm(prefix + ".vlad_bn", k * (e // g))
+    h, c = config.hidden_size, config.num_classes
+    squeezed = h // config.gating_reduction
+    shapes["hidden.weight"] = ((h, config.encoding_size()), "weight")
+    batch_norm("hidden_bn", h)
+    shapes["gating.fc1.weight"] = ((squeezed, h), "weight")
+    batch_norm("gating.bn", squeezed)
+    shapes["gating.fc2.weight"] = ((h, squeezed), "weight")
+    shapes["classifier.weight"] = ((c, h), "weight")
+    shapes["classifier.bias"] = ((c,), "bias")
+    return shapes
+
+
+def is_trainable(name):
+    return not (name.endswith(".running_mean") or name.endswith(".running_var"))
+
+
+def frame_mask(frame_counts, frames, dtype):
+    """[B, M]: 1 where the frame index is below the video's frame count."""
+    counts = torch.as_tensor(frame_counts).reshape(-1, 1)
+    return (torch.arange(frames).reshape(1, -1) < counts).to(dtype)
+
+
+def batch_norm_train(x, params, prefix, config, row_mask=None):
+    """Training-mode batch norm over the rows of x [rows, channels], statistics from the masked rows only."""
+    weights = torch.ones(x.shape[0], 1, dtype=x.dtype) if row_mask is None else row_mask.reshape(-1, 1)
+    count = weights.sum()
+    mean = (weights * x).sum(0) / count
+    variance = (weights * (x - mean) ** 2).sum(0) / count  # biased
+    with torch.no_grad():
+        m = config.bn_momentum
+        params[prefix + ".running_mean"].mul_(m).add_((1 - m) * mean)
+        params[prefix + ".running_var"].mul_(m).add_((1 - m) * variance)
+    normalised = (x - mean) * torch.rsqrt(variance + config.bn_epsilon)
+    return normalised * params[prefix + ".weight"] + params[prefix + ".bias"]
+
+
+def nextvlad_block(frames, mask, params, prefix, clusters, groups, config):
+    """frames [B, M, N] -> [B, D_g * K], feature index d * K + k."""
+    batch, length, _ = frames.shape
+    p = lambda name: params[prefix + "." + name]
+    # Expansion to lambda*N features; the expanded frame splits into G slices of D_g features.
+    expanded = F.linear(frames, p("expansion.weight"), p("expansion.bias"))  # [B, M, E]
+    group_dim = expanded.shape[-1] // groups
+    slices = expanded.reshape(batch, length, groups, group_dim)             # [B, M, G, D_g]
+    # Per-group sigmoid attention, 0 on padded frames.
+    attention = torch.sigmoid(F.linear(expanded, p("attention.weight"), p("attention.bias")))  # [B, M, G]
+    attention = attention * mask.unsqueeze(-1)
+    # Soft assignment of each (frame, group) slice to the K clusters: BN over frame rows, softmax over K.
+    assignment_logits = expanded.reshape(batch * length, -1) @ p("cluster_weights")          # [B*M, G*K]
+    row_mask = mask.reshape(-1) if config.bn_excludes_padding else None
+    assignment_logits = batch_norm_train(assignment_logits, params, prefix + ".cluster_bn", config, row_mask)
+    assignment = torch.softmax(assignment_logits.reshape(batch, length, groups, clusters), dim=-1)
+    weight = assignment * attention.unsqueeze(-1)  # [B, M, G, K]
+    # y[b, d, k] = sum over frames i and groups g of weight[b,i,g,k] * (slice[b,i,g,d] - c[d,k]).
+    centres = p("cluster_weights2")  # [D_g, K]
+    residual_sum = torch.einsum("bigk,bigd->bdk", weight, slices)
+    vlad = residual_sum - weight.sum(dim=(1, 2)).unsqueeze(1) * centres.unsqueeze(0)
+    # Intra-normalisation: every cluster's D_g-vector to unit length (tf.nn.l2_normalize's epsilon).
+    norms = torch.sqrt(torch.clamp((vlad * vlad).sum(dim=1, keepdim=True), min=1e-12))
+    vlad = vlad / norms
+    return batch_norm_train(vlad.reshape(batch, group_dim * clusters), params, prefix + ".vlad_bn", config)
+
+
+def forward(params, config, frames_rgb, frames_audio, frame_counts):
+    """Training-mode forward pass (dropout rate 0). Returns dict(logits, encoding, hidden)."""
+    if config.dropout_rate != 0.0:
+        raise ValueError("the reference models no dropout; use dropout_rate 0")
+    mask = frame_mask(frame_counts, frames_rgb.shape[1], frames_rgb.dtype)
+    encodings = []
+    for (prefix, _, clusters, groups), frames in zip(config.block_shapes(), (frames_rgb, frames_audio)):
+        encodings.append(nextvlad_block(frames, mask, params, prefix, clusters, groups, config))
+    encoding = torch.cat(encodings, dim=1)
+    # Hidden FC without bias, BN, no ReLU.
+    hidden = batch_norm_train(encoding @ params["hidden.weight"].t(), params, "hidden_bn", config)
+    # SE context gating.
+    squeezed = torch.relu(batch_norm_train(hidden @ params["gating.fc1.weight"].t(), params, "gating.bn", config))
+    gates = torch.sigmoid(squeezed @ params["gating.fc2.weight"].t())
+    gated = hidden * gates
+    logits = gated @ params["classifier.weight"].t() + params["classifier.bias"]
+    return {"logits": logits, "encoding": encoding, "hidden": gated}
+
+
+# ---- losses: per-example sums over the feature/class axis, averaged over the batch
+
+
+def label_loss(logits, labels):
+    """Binary cross-entropy of sigmoid(logits) against 0/1 labels (the paper's eq. 1)."""
+    probabilities_log = F.logsigmoid(logits)
+    complement_log = F.logsigmoid(-logits)
+    return -(labels * probabilities_log + (1 - labels) * complement_log).sum(1).mean()
+
+
+def representation_loss(teacher_encoding, student_encoding):
+    """Squared L2 distance between the encodings (eq. 2)."""
+    return ((teacher_encoding - student_encoding) ** 2).sum(1).mean()
+
+
+def prediction_loss(teacher_logits, student_logits, kind, temperature=1.0):
+    """categorical-kl: KL between the class distributions sigmoid(z/T) / sum_c sigmoid(z/T) (the released
+    code's tf.distributions.Categorical KL); bernoulli-kl: the sum over classes of the KL between the
+    per-class Bernoulli distributions; squared-error: sum_c (p_T - p_S)^2. The two KL losses are scaled by
+    T^2 (Hinton et al.)."""
+    pt = torch.sigmoid(teacher_logits / temperature)
+    ps = torch.sigmoid(student_logits / temperature)
+    if kind == "categorical-kl":
+        qt = pt / pt.sum(1, keepdim=True)
+        qs = ps / ps.sum(1, keepdim=True)
+        return temperature ** 2 * (qt * (torch.log(qt) - torch.log(qs))).sum(1).mean()
+    if kind == "bernoulli-kl":
+        kl = pt * (torch.log(pt) - torch.log(ps)) + (1 - pt) * (torch.log1p(-pt) - torch.log1p(-ps))
+        return temperature ** 2 * kl.sum(1).mean()
+    if kind == "squared-error":
+        return ((pt - ps) ** 2).sum(1).mean()
+    raise ValueError("unknown prediction loss " + kind)
+
+
+PREDICTION_LOSSES = ("categorical-kl", "bernoulli-kl", "squared-error")
+TEMPERATURES = (1.0, 2.0)
