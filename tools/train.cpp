@@ -48,6 +48,21 @@ struct TrainOptions {
 std::atomic<bool> stop_requested{false};
 extern "C" void request_stop(int) { stop_requested = true; }
 
+// Installs the stop handler for SIGINT and SIGTERM for its lifetime, restoring the previous ones after.
+struct StopOnSignal {
+  using Handler = void (*)(int);
+  Handler previous_int, previous_term;
+  StopOnSignal() {
+    stop_requested = false;
+    previous_int = std::signal(SIGINT, request_stop);
+    previous_term = std::signal(SIGTERM, request_stop);
+  }
+  ~StopOnSignal() {
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+  }
+};
+
 // Options that describe the command itself, not the run: never read from or written to a config file.
 bool is_meta_option(const std::string& name) { return name == "help" || name == "config" || name == "dry-run"; }
 
@@ -193,9 +208,7 @@ void run_train(const TrainOptions& o, CLI::App& app) {
     trainer.save(checkpoint, {{"loader_position", loader.position()}, {"config", resolved.dump()}});
   };
 
-  stop_requested = false;
-  auto previous_int = std::signal(SIGINT, request_stop);
-  auto previous_term = std::signal(SIGTERM, request_stop);
+  StopOnSignal stop_on_signal;
   const int64_t remaining = o.steps - trainer.step_count();
   Progress progress("train", remaining * o.batch_size, "videos");
   data::Batch batch;
@@ -233,8 +246,6 @@ void run_train(const TrainOptions& o, CLI::App& app) {
   }
   save();
   progress.finish();
-  std::signal(SIGINT, previous_int);
-  std::signal(SIGTERM, previous_term);
   if (stop_requested)
     fmt::print("stopped by signal at step {}; checkpoint {} (continue with --resume)\n", trainer.step_count(), checkpoint);
   else
