@@ -52,6 +52,7 @@ expect inspect_bad_glob 1 "no file matches" -- "$fewerframes" inspect "$work/not
 expect make_data_same_seed 0 "" -- "$fewerframes" make-data --out "$work/again" --train 6 --validate 3 \
   --videos-per-shard 4 --classes 50 --max-frames 80
 expect make_data_reproducible 0 "" -- cmp "$work/y8m/frame/train0001.tfrecord" "$work/again/frame/train0001.tfrecord"
+expect train_dry_run 0 "parameters: 88,?889,?378" -- "$fewerframes" train --dry-run
 
 json=$("$fewerframes" inspect --json "$work/y8m/frame/train0000.tfrecord" 2>/dev/null)
 if "$python" -c 'import json, sys

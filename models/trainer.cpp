@@ -1,0 +1,189 @@
+#include "models/trainer.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/checkpoint.h"
+#include "engine/ops.h"
+
+namespace ff::models {
+
+TrainingMode parse_training_mode(const std::string& name) {
+  if (name == "teacher") return TrainingMode::Teacher;
+  if (name == "uniform") return TrainingMode::Uniform;
+  if (name == "student") return TrainingMode::Student;
+  throw std::invalid_argument("unknown training mode '" + name + "' (expected teacher, uniform or student)");
+}
+
+const char* training_mode_name(TrainingMode mode) {
+  switch (mode) {
+    case TrainingMode::Teacher: return "teacher";
+    case TrainingMode::Uniform: return "uniform";
+    case TrainingMode::Student: return "student";
+  }
+  return "unknown";
+}
+
+void validate(const TrainerConfig& config) {
+  validate(config.model);
+  config.schedule.validate();
+  const LossWeights& w = config.weights;
+  for (auto [name, value] : {std::pair{"label", w.label}, {"prediction", w.prediction}, {"representation", w.representation}})
+    if (!std::isfinite(value) || value < 0)
+      throw std::invalid_argument(std::string("loss weight '") + name + "' must be finite and >= 0, got " +
+                                  std::to_string(value));
+  if (!(config.temperature > 0) || !std::isfinite(config.temperature))
+    throw std::invalid_argument("temperature must be finite and > 0, got " + std::to_string(config.temperature));
+  if (config.mode == TrainingMode::Student) {
+    if (config.teacher_checkpoint.empty())
+      throw std::invalid_argument("student mode needs a teacher checkpoint (teacher_checkpoint)");
+    if (w.label + w.prediction + w.representation <= 0)
+      throw std::invalid_argument("student mode needs at least one loss weight > 0 (label, prediction, representation)");
+  } else {
+    if (w.prediction != 0 || w.representation != 0)
+      throw std::invalid_argument(std::string(training_mode_name(config.mode)) +
+                                  " mode trains on the label loss only; prediction and representation weights "
+                                  "need student mode");
+    if (!(w.label > 0)) throw std::invalid_argument("the label loss weight must be > 0");
+  }
+}
+
+Trainer::Trainer(TrainerConfig config, Device device)
+    : config_(std::move(config)), device_(device), generator_(config_.seed) {
+  validate(config_);
+  model_ = std::make_unique<NeXtVladModel>(config_.model, generator_, DType::Float32, device_);
+  if (config_.mode == TrainingMode::Student) {
+    // Initialised from its own generator so the student's stream does not depend on it; every value is
+    // then overwritten by the checkpoint.
+    Generator teacher_init(config_.seed ^ 0x7eac4e5ULL);
+    teacher_ = std::make_unique<NeXtVladModel>(config_.model, teacher_init, DType::Float32, device_);
+    LoadOptions options;
+    options.allow_extra_tensors = true;  // the teacher run's optimizer state
+    try {
+      load_checkpoint_into(config_.teacher_checkpoint, teacher_->parameters(), options);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("loading the teacher from " + config_.teacher_checkpoint + ": " + e.what());
+    }
+  }
+  optimizer_ = std::make_unique<AdamOptimizer>(model_->parameters(), config_.adam);
+}
+
+Trainer::~Trainer() = default;
+
+bool Trainer::reads_full_frames() const { return config_.mode != TrainingMode::Uniform; }
+bool Trainer::reads_sampled_frames() const { return config_.mode != TrainingMode::Teacher; }
+
+const FrameInputs& Trainer::own_view(const TrainingBatch& batch) const {
+  const FrameInputs& view = config_.mode == TrainingMode::Teacher ? batch.full : batch.sampled;
+  if (!view.rgb.defined() || !view.audio.defined())
+    throw std::invalid_argument(std::string(training_mode_name(config_.mode)) + " mode needs the " +
+                                (config_.mode == TrainingMode::Teacher ? "full" : "sampled") +
+                                " frames of the batch, which are missing");
+  return view;
+}
+
+StepLosses Trainer::step(const TrainingBatch& batch) {
+  const FrameInputs& view = own_view(batch);
+  if (!batch.labels.defined()) throw std::invalid_argument("training batch without labels");
+  const int64_t batch_size = batch.size();
+  const LossWeights& w = config_.weights;
+
+  NeXtVladOutput teacher_out;
+  if (teacher_) {
+    if (!batch.full.rgb.defined()) throw std::invalid_argument("student mode needs the full frames for the teacher");
+    NoGradGuard no_grad;
+    teacher_out = teacher_->forward(batch.full.rgb, batch.full.audio, batch.full.frame_counts, false, generator_);
+  }
+
+  StepLosses losses;
+  losses.learning_rate = config_.schedule.rate_at(examples_seen_);
+  model_->parameters().zero_grad();
+  NeXtVladOutput out = model_->forward(view.rgb, view.audio, view.frame_counts, true, generator_);
+  Tensor total;
+  auto accumulate = [&](Tensor term, double weight, double& report) {
+    report = term.item();
+    Tensor weighted = weight == 1.0 ? term : scale(term, weight);
+    total = total.defined() ? add(total, weighted) : weighted;
+  };
+  if (w.label > 0) accumulate(label_loss(out.logits, batch.labels), w.label, losses.label);
+  if (w.prediction > 0)
+    accumulate(prediction_loss(teacher_out.logits.detach(), out.logits, config_.prediction_loss, config_.temperature),
+               w.prediction, losses.prediction);
+  if (w.representation > 0)
+    accumulate(representation_loss(teacher_out.encoding.detach(), out.encoding), w.representation,
+               losses.representation);
+  losses.total = total.item();
+  if (!std::isfinite(losses.total))
+    throw std::runtime_error("training loss is not finite at step " + std::to_string(step_ + 1) + " (" +
+                             std::to_string(losses.total) + ")");
+  total.backward();
+  optimizer_->step(losses.learning_rate);
+  ++step_;
+  examples_seen_ += batch_size;
+  return losses;
+}
+
+Tensor Trainer::predict(const TrainingBatch& batch) {
+  const FrameInputs& view = own_view(batch);
+  NoGradGuard no_grad;
+  return sigmoid(model_->forward(view.rgb, view.audio, view.frame_counts, false, generator_).logits);
+}
+
+namespace {
+const char* const kReservedKeys[] = {"step", "examples_seen", "rng_seed", "rng_offset", "mode"};
+
+uint64_t parse_count(const StringMap& metadata, const std::string& key, const std::string& path) {
+  auto it = metadata.find(key);
+  if (it == metadata.end()) throw std::runtime_error("checkpoint " + path + " lacks the metadata key '" + key + "'");
+  const std::string& text = it->second;
+  size_t used = 0;
+  uint64_t value = 0;
+  try {
+    value = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || text[0] == '-' || used != text.size())
+    throw std::runtime_error("checkpoint " + path + ": metadata '" + key + "' is not a non-negative integer: '" +
+                             text + "'");
+  return value;
+}
+}  // namespace
+
+void Trainer::save(const std::string& path, const StringMap& metadata) const {
+  StringMap all = metadata;
+  for (const char* key : kReservedKeys)
+    if (all.count(key)) throw std::invalid_argument(std::string("checkpoint metadata key '") + key + "' is reserved");
+  all["step"] = std::to_string(step_);
+  all["examples_seen"] = std::to_string(examples_seen_);
+  all["rng_seed"] = std::to_string(generator_.seed());
+  all["rng_offset"] = std::to_string(generator_.offset());
+  all["mode"] = training_mode_name(config_.mode);
+  save_checkpoint(path, model_->parameters(), optimizer_->state(), all);
+}
+
+StringMap Trainer::resume(const std::string& path) {
+  LoadOptions options;
+  options.allow_extra_tensors = true;
+  // The tensors are copied before the metadata is checked: a failure below leaves a half-restored
+  // trainer, which the caller must not keep using (the train command exits).
+  CheckpointContents contents = load_checkpoint_into(path, model_->parameters(), options);
+  const StringMap& metadata = contents.metadata;
+  auto mode = metadata.find("mode");
+  if (mode != metadata.end() && mode->second != training_mode_name(config_.mode))
+    throw std::runtime_error("checkpoint " + path + " was written in " + mode->second + " mode, this run is " +
+                             training_mode_name(config_.mode));
+  int64_t step = int64_t(parse_count(metadata, "step", path));
+  int64_t examples = int64_t(parse_count(metadata, "examples_seen", path));
+  uint64_t rng_seed = parse_count(metadata, "rng_seed", path);
+  uint64_t rng_offset = parse_count(metadata, "rng_offset", path);
+  std::map<std::string, Tensor> extra(contents.extra.begin(), contents.extra.end());
+  optimizer_->load_state(extra);
+  step_ = step;
+  examples_seen_ = examples;
+  generator_.set_state(rng_seed, rng_offset);
+  return metadata;
+}
+
+}  // namespace ff::models

@@ -1,0 +1,206 @@
+// The trainer on a tiny synthetic data set read by the real loader: teacher, uniform and student runs
+// lower their losses, and a run stopped and resumed from its checkpoint equals an unbroken one bit for bit.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "data/loader.h"
+#include "data/synthetic_video.h"
+#include "kernels/dequantize.h"
+#include "models/trainer.h"
+#include "support/temporary_directory.h"
+
+namespace ff::models {
+namespace {
+
+constexpr int64_t kRgb = 16, kAudio = 8, kClasses = 10, kMaxFrames = 30;
+
+data::YouTube8MLayout tiny_layout() {
+  data::YouTube8MLayout layout;
+  layout.frame_features = {{"rgb", kRgb}, {"audio", kAudio}};
+  layout.num_classes = kClasses;
+  return layout;
+}
+
+struct TinyData {
+  test::TemporaryDirectory directory{"ff_trainer_test"};
+  TinyData() {
+    data::SyntheticVideoConfig config;
+    config.num_classes = kClasses;
+    config.rgb_size = kRgb;
+    config.audio_size = kAudio;
+    config.min_frames = 10;
+    config.max_frames = kMaxFrames;
+    config.signal_strength = 0.6f;  // strong enough for a few dozen steps to show learning
+    config.seed = 11;
+    data::SyntheticVideoGenerator generator(config);
+    uint64_t index = 0;
+    for (int f = 0; f < 2; ++f) {
+      data::TFRecordWriter writer(directory.file("train000" + std::to_string(f) + ".tfrecord"));
+      for (int i = 0; i < 64; ++i) {
+        data::SyntheticVideo v = generator.generate(index++);
+        writer.write(data::encode_frame_level({v.id, v.labels, v.num_frames, {v.rgb, v.audio}}, tiny_layout()));
+      }
+      writer.close();
+    }
+  }
+  data::LoaderOptions options() const {
+    data::LoaderOptions o;
+    o.patterns = {directory.file("train*.tfrecord")};
+    o.layout = tiny_layout();
+    o.views = {{"all", {data::FrameSampler::All, 0, kMaxFrames}}, {"sampled", {data::FrameSampler::Uniform, 4, kMaxFrames}}};
+    o.batch_size = 16;
+    o.shuffle_buffer = 32;
+    o.seed = 5;
+    return o;
+  }
+};
+
+FrameInputs view_tensors(const data::ViewBatch& view, int64_t batch_size) {
+  Tensor out[2];
+  const int64_t sizes[2] = {kRgb, kAudio};
+  for (int f = 0; f < 2; ++f) {
+    out[f] = Tensor::empty({batch_size, view.capacity, sizes[f]});
+    cpu::dequantize(view.features[f].data(), out[f].data<float>(), out[f].numel());
+  }
+  return {out[0], out[1], view.frame_counts};
+}
+
+// The next batch, moving to the next epoch at the end of one.
+TrainingBatch next_batch(data::Loader& loader) {
+  data::Batch batch;
+  if (!loader.next(batch)) {
+    loader.next_epoch();
+    REQUIRE(loader.next(batch));
+  }
+  TrainingBatch result;
+  result.full = view_tensors(batch.views.at(0), batch.size);
+  result.sampled = view_tensors(batch.views.at(1), batch.size);
+  result.labels = Tensor::from_vector(batch.multi_hot, {batch.size, kClasses});
+  return result;
+}
+
+TrainerConfig tiny_config(TrainingMode mode) {
+  TrainerConfig c;
+  c.mode = mode;
+  c.model.rgb_feature_size = kRgb;
+  c.model.audio_feature_size = kAudio;
+  c.model.max_frames = kMaxFrames;
+  c.model.cluster_size = 8;
+  c.model.groups = 2;
+  c.model.expansion = 2;
+  c.model.hidden_size = 32;
+  c.model.gating_reduction = 4;
+  c.model.num_classes = kClasses;
+  c.schedule = LearningRateSchedule::constant(3e-3);
+  c.seed = 9;
+  return c;
+}
+
+// Mean loss of the first and of the last `window` steps of a run of `steps` steps.
+std::pair<double, double> first_and_last_loss(Trainer& trainer, data::Loader& loader, int steps, int window) {
+  double first = 0, last = 0;
+  for (int s = 0; s < steps; ++s) {
+    double loss = trainer.step(next_batch(loader)).total;
+    if (s < window) first += loss / window;
+    if (s >= steps - window) last += loss / window;
+  }
+  return {first, last};
+}
+
+std::vector<std::vector<float>> weights_of(Trainer& trainer) {
+  std::vector<std::vector<float>> out;
+  for (const Parameter& p : trainer.model().parameters().all()) out.push_back(p.value.to_vector<float>());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("teacher and uniform training lower the label loss", "[trainer]") {
+  TinyData data;
+  for (TrainingMode mode : {TrainingMode::Teacher, TrainingMode::Uniform}) {
+    data::Loader loader(data.options());
+    Trainer trainer(tiny_config(mode));
+    auto [first, last] = first_and_last_loss(trainer, loader, 30, 5);
+    INFO(training_mode_name(mode) << ": first " << first << ", last " << last);
+    CHECK(last < 0.8 * first);
+    CHECK(trainer.step_count() == 30);
+    CHECK(trainer.examples_seen() == 30 * 16);
+  }
+}
+
+TEST_CASE("a student lowers every combination of distillation losses", "[trainer]") {
+  TinyData data;
+  const std::string teacher_path = data.directory.file("teacher.safetensors");
+  {
+    data::Loader loader(data.options());
+    Trainer teacher(tiny_config(TrainingMode::Teacher));
+    for (int s = 0; s < 20; ++s) teacher.step(next_batch(loader));
+    teacher.save(teacher_path);
+  }
+  const LossWeights combinations[] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}, {1, 0, 1}, {0, 1, 1}, {1, 1, 1}};
+  for (const LossWeights& weights : combinations) {
+    for (PredictionLoss kind : {PredictionLoss::CategoricalKL, PredictionLoss::BernoulliKL}) {
+      if (weights.prediction == 0 && kind != PredictionLoss::CategoricalKL) continue;
+      TrainerConfig config = tiny_config(TrainingMode::Student);
+      config.teacher_checkpoint = teacher_path;
+      config.weights = weights;
+      config.prediction_loss = kind;
+      config.temperature = 2.0;
+      data::Loader loader(data.options());
+      Trainer student(config);
+      auto [first, last] = first_and_last_loss(student, loader, 20, 4);
+      INFO("weights label " << weights.label << " prediction " << weights.prediction << " representation "
+                            << weights.representation << ", " << prediction_loss_name(kind) << ": first " << first
+                            << ", last " << last);
+      CHECK(last < 0.85 * first);
+    }
+  }
+}
+
+TEST_CASE("a run stopped and resumed from its checkpoint equals an unbroken run", "[trainer]") {
+  TinyData data;
+  TrainerConfig config = tiny_config(TrainingMode::Uniform);
+  const int first_steps = 7, total_steps = 15;  // 128 videos / 16: the resumed part crosses an epoch
+
+  data::Loader unbroken_loader(data.options());
+  Trainer unbroken(config);
+  for (int s = 0; s < total_steps; ++s) unbroken.step(next_batch(unbroken_loader));
+
+  const std::string path = data.directory.file("checkpoint.safetensors");
+  {
+    data::Loader loader(data.options());
+    Trainer stopped(config);
+    for (int s = 0; s < first_steps; ++s) stopped.step(next_batch(loader));
+    stopped.save(path, {{"loader_position", loader.position()}});
+  }
+  TrainerConfig other_seed = config;  // everything that matters must come from the checkpoint
+  other_seed.seed = 1234;
+  Trainer resumed(other_seed);
+  StringMap metadata = resumed.resume(path);
+  CHECK(resumed.step_count() == first_steps);
+  CHECK(resumed.examples_seen() == first_steps * 16);
+  data::Loader loader(data.options());
+  loader.restore(metadata.at("loader_position"));
+  for (int s = first_steps; s < total_steps; ++s) resumed.step(next_batch(loader));
+
+  auto expected = weights_of(unbroken), got = weights_of(resumed);
+  REQUIRE(expected.size() == got.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    INFO(unbroken.model().parameters().all()[i].name);
+    REQUIRE(expected[i].size() == got[i].size());
+    CHECK(std::memcmp(expected[i].data(), got[i].data(), expected[i].size() * sizeof(float)) == 0);
+  }
+  CHECK(resumed.generator().offset() == unbroken.generator().offset());
+}
+
+TEST_CASE("trainer configs are checked", "[trainer]") {
+  TrainerConfig student = tiny_config(TrainingMode::Student);
+  CHECK_THROWS_WITH(Trainer(student), Catch::Matchers::Contains("teacher checkpoint"));
+  TrainerConfig teacher = tiny_config(TrainingMode::Teacher);
+  teacher.weights.prediction = 1;
+  CHECK_THROWS_WITH(Trainer(teacher), Catch::Matchers::Contains("student mode"));
+  CHECK_THROWS_WITH(parse_training_mode("parallel"), Catch::Matchers::Contains("unknown training mode"));
+}
+
+}  // namespace ff::models
