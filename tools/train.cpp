@@ -33,13 +33,13 @@ struct TrainOptions {
   std::string config_file, run_dir = "run", train_pattern, validate_pattern, resume, device = "cpu";
   std::string mode = "teacher", sampler = "uniform", teacher, prediction_loss = "categorical-kl";
   std::string layout = "2018";
-  int64_t k = 5, classes = 0, max_frames = 300;
+  int64_t k = 10, classes = 0, max_frames = 300;
   int64_t cluster_size = 128, groups = 8, expansion = 2, hidden = 2048, gating_reduction = 8;
   double dropout = 0.5;
   double label_weight = 1.0, prediction_weight = 0.0, representation_weight = 0.0, temperature = 1.0;
   double learning_rate = 2e-4, decay_rate = 0.8, l2 = 1e-5, clip_norm = 1.0;
   int64_t decay_examples = 2'000'000, batch_size = 160, steps = 10000;
-  int64_t log_every = 10, validate_every = 0, checkpoint_every = 1000, validate_batches = 0, shuffle_buffer = 0;
+  int64_t log_every = 10, validate_every = 0, checkpoint_every = 1000, validate_batches = 0, shuffle_buffer = 256;
   int reader_threads = 2;
   uint64_t seed = 0;
   bool dry_run = false;
