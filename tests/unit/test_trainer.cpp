@@ -6,7 +6,7 @@
 
 #include "data/loader.h"
 #include "data/synthetic_video.h"
-#include "kernels/dequantize.h"
+#include "tools/batch_tensors.h"
 #include "models/trainer.h"
 #include "support/temporary_directory.h"
 
@@ -56,28 +56,14 @@ struct TinyData {
   }
 };
 
-FrameInputs view_tensors(const data::ViewBatch& view, int64_t batch_size) {
-  Tensor out[2];
-  const int64_t sizes[2] = {kRgb, kAudio};
-  for (int f = 0; f < 2; ++f) {
-    out[f] = Tensor::empty({batch_size, view.capacity, sizes[f]});
-    cpu::dequantize(view.features[f].data(), out[f].data<float>(), out[f].numel());
-  }
-  return {out[0], out[1], view.frame_counts};
-}
-
-// The next batch, moving to the next epoch at the end of one.
+// The next batch, moving to the next epoch at the end of one; converted as `fewerframes train` does.
 TrainingBatch next_batch(data::Loader& loader) {
   data::Batch batch;
   if (!loader.next(batch)) {
     loader.next_epoch();
     REQUIRE(loader.next(batch));
   }
-  TrainingBatch result;
-  result.full = view_tensors(batch.views.at(0), batch.size);
-  result.sampled = view_tensors(batch.views.at(1), batch.size);
-  result.labels = Tensor::from_vector(batch.multi_hot, {batch.size, kClasses});
-  return result;
+  return tools::training_batch(batch, tiny_layout(), "all", "sampled", Device::cpu());
 }
 
 TrainerConfig tiny_config(TrainingMode mode) {
