@@ -21,6 +21,7 @@
 
 #include "data/frame_sampler.h"
 #include "data/loader.h"
+#include "data/synthetic_records.h"
 #include "data/synthetic_video.h"
 #include "data/tfrecord.h"
 #include "data/youtube8m.h"
@@ -60,17 +61,12 @@ struct SyntheticShards {
     data::SyntheticVideoGenerator generator(config);
     const int64_t per_shard = 250;
     data::SyntheticVideo v;
-    data::DecodedFrameLevel f;
     for (int64_t first = 0, shard = 0; first < videos; first += per_shard, ++shard) {
       files.push_back((dir / fmt::format("train{:04d}.tfrecord", shard)).string());
       data::TFRecordWriter writer(files.back());
       for (int64_t i = first; i < std::min(videos, first + per_shard); ++i) {
         generator.generate(uint64_t(i), v);
-        f.id = v.id;
-        f.labels = v.labels;
-        f.num_frames = v.num_frames;
-        f.features = {v.rgb, v.audio};
-        writer.write(data::encode_frame_level(f, layout));
+        writer.write(data::encode_frame_level(data::frame_level_record(v), layout));
       }
       writer.close();
     }

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "data/synthetic_records.h"
 #include "data/synthetic_video.h"
 #include "data/tfrecord.h"
 #include "data/vocabulary.h"
@@ -97,8 +98,6 @@ void run_make_data(const MakeDataOptions& o) {
   std::exception_ptr error;
   auto work = [&] {
     data::SyntheticVideo v;
-    data::DecodedFrameLevel f;
-    data::DecodedVideoLevel m;
     for (size_t s; (s = next_shard++) < shards.size();) {
       {
         std::lock_guard lock(error_mutex);
@@ -112,19 +111,8 @@ void run_make_data(const MakeDataOptions& o) {
         if (video) video_writer = std::make_unique<data::TFRecordWriter>((out / "video" / name).string(), compression);
         for (int64_t i = 0; i < shard.videos; ++i) {
           generator.generate(shard.first_video + uint64_t(i), v);
-          if (frame_writer) {
-            f.id = v.id;
-            f.labels = v.labels;
-            f.num_frames = v.num_frames;
-            f.features = {v.rgb, v.audio};
-            frame_writer->write(data::encode_frame_level(f, layout));
-          }
-          if (video_writer) {
-            m.id = v.id;
-            m.labels = v.labels;
-            m.features = {v.mean_rgb, v.mean_audio};
-            video_writer->write(data::encode_video_level(m, layout));
-          }
+          if (frame_writer) frame_writer->write(data::encode_frame_level(data::frame_level_record(v), layout));
+          if (video_writer) video_writer->write(data::encode_video_level(data::video_level_record(v), layout));
           progress.advance(1);
         }
         if (frame_writer) {

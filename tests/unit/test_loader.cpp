@@ -7,6 +7,7 @@
 #include <set>
 
 #include "data/loader.h"
+#include "data/synthetic_records.h"
 #include "data/synthetic_video.h"
 #include "support/temporary_directory.h"
 
@@ -46,7 +47,7 @@ struct Shards {
       ids_by_file.emplace_back();
       for (int i = 0; i < counts[f]; ++i) {
         SyntheticVideo v = generator.generate(index++);
-        DecodedFrameLevel d{v.id, v.labels, v.num_frames, {v.rgb, v.audio}};
+        DecodedFrameLevel d = frame_level_record(v);
         if (with_empty_video && f == 0 && i == 1) d = DecodedFrameLevel{v.id, v.labels, 0, {{}, {}}};
         writer.write(encode_frame_level(d, small_layout()));
         videos[d.id] = d;

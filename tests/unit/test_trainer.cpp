@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "data/loader.h"
+#include "data/synthetic_records.h"
 #include "data/synthetic_video.h"
 #include "tools/batch_tensors.h"
 #include "models/trainer.h"
@@ -39,7 +40,7 @@ struct TinyData {
       data::TFRecordWriter writer(directory.file("train000" + std::to_string(f) + ".tfrecord"));
       for (int i = 0; i < 64; ++i) {
         data::SyntheticVideo v = generator.generate(index++);
-        writer.write(data::encode_frame_level({v.id, v.labels, v.num_frames, {v.rgb, v.audio}}, tiny_layout()));
+        writer.write(data::encode_frame_level(data::frame_level_record(v), tiny_layout()));
       }
       writer.close();
     }
