@@ -46,6 +46,12 @@ TEST_CASE("dtype conversions round as documented", "[tensor]") {
   CHECK(std::fabs(back[3] - 1e-3f) < 1e-5f);
   std::vector<uint8_t> bytes = f.to(DType::UInt8).to_vector<uint8_t>();
   CHECK(bytes[4] == 255);
+  // Out-of-range floats saturate to the integer range (a plain cast is undefined; x86 and GPUs differ).
+  Tensor wild = Tensor::from_vector<float>({-1.5f, 300.0f, NAN, 2.7f, -1e30f, 1e30f}, {6});
+  CHECK(wild.to(DType::UInt8).to_vector<uint8_t>() == std::vector<uint8_t>{0, 255, 0, 2, 0, 255});
+  CHECK(wild.to(DType::Int32).to_vector<int32_t>() ==
+        std::vector<int32_t>{-1, 300, 0, 2, INT32_MIN, INT32_MAX});
+  CHECK(wild.to(DType::Int64).to_vector<int64_t>()[5] == INT64_MAX);
   std::vector<int64_t> integers = Tensor::from_vector<int32_t>({-7, 9}, {2}).to(DType::Int64).to_vector<int64_t>();
   CHECK(integers == std::vector<int64_t>{-7, 9});
   CHECK(float_to_bf16(NAN).bits != float_to_bf16(INFINITY).bits);
