@@ -13,7 +13,9 @@ TrainingMode parse_training_mode(const std::string& name) {
   if (name == "teacher") return TrainingMode::Teacher;
   if (name == "uniform") return TrainingMode::Uniform;
   if (name == "student") return TrainingMode::Student;
-  throw std::invalid_argument("unknown training mode '" + name + "' (expected teacher, uniform or student)");
+  if (name == "parallel") return TrainingMode::Parallel;
+  throw std::invalid_argument("unknown training mode '" + name +
+                              "' (expected teacher, uniform, student or parallel)");
 }
 
 const char* training_mode_name(TrainingMode mode) {
@@ -21,6 +23,7 @@ const char* training_mode_name(TrainingMode mode) {
     case TrainingMode::Teacher: return "teacher";
     case TrainingMode::Uniform: return "uniform";
     case TrainingMode::Student: return "student";
+    case TrainingMode::Parallel: return "parallel";
   }
   return "unknown";
 }
@@ -35,11 +38,16 @@ void validate(const TrainerConfig& config) {
                                   std::to_string(value));
   if (!(config.temperature > 0) || !std::isfinite(config.temperature))
     throw std::invalid_argument("temperature must be finite and > 0, got " + std::to_string(config.temperature));
-  if (config.mode == TrainingMode::Student) {
-    if (config.teacher_checkpoint.empty())
+  if (config.mode == TrainingMode::Student || config.mode == TrainingMode::Parallel) {
+    const char* mode = training_mode_name(config.mode);
+    if (config.mode == TrainingMode::Student && config.teacher_checkpoint.empty())
       throw std::invalid_argument("student mode needs a teacher checkpoint (teacher_checkpoint)");
+    if (config.mode == TrainingMode::Parallel && !config.teacher_checkpoint.empty())
+      throw std::invalid_argument("parallel mode trains its teacher from scratch; a teacher checkpoint (" +
+                                  config.teacher_checkpoint + ") needs student mode");
     if (w.label + w.prediction + w.representation <= 0)
-      throw std::invalid_argument("student mode needs at least one loss weight > 0 (label, prediction, representation)");
+      throw std::invalid_argument(std::string(mode) +
+                                  " mode needs at least one loss weight > 0 (label, prediction, representation)");
   } else {
     if (w.prediction != 0 || w.representation != 0)
       throw std::invalid_argument(std::string(training_mode_name(config.mode)) +
@@ -66,6 +74,11 @@ Trainer::Trainer(TrainerConfig config, Device device)
       throw std::runtime_error("loading the teacher from " + config_.teacher_checkpoint + ": " + e.what());
     }
   }
+  if (config_.mode == TrainingMode::Parallel) {
+    Generator teacher_init(config_.seed ^ 0x7eac4e5ULL);
+    teacher_ = std::make_unique<NeXtVladModel>(config_.model, teacher_init, DType::Float32, device_);
+    teacher_optimizer_ = std::make_unique<AdamOptimizer>(teacher_->parameters(), config_.adam);
+  }
   optimizer_ = std::make_unique<AdamOptimizer>(model_->parameters(), config_.adam);
 }
 
@@ -89,15 +102,25 @@ StepLosses Trainer::step(const TrainingBatch& batch) {
   const int64_t batch_size = batch.size();
   const LossWeights& w = config_.weights;
 
-  NeXtVladOutput teacher_out;
-  if (teacher_) {
-    if (!batch.full.rgb.defined()) throw std::invalid_argument("student mode needs the full frames for the teacher");
-    NoGradGuard no_grad;
-    teacher_out = teacher_->forward(batch.full.rgb, batch.full.audio, batch.full.frame_counts, false, generator_);
-  }
-
   StepLosses losses;
   losses.learning_rate = config_.schedule.rate_at(examples_seen_);
+  NeXtVladOutput teacher_out;
+  Tensor teacher_total;  // parallel mode: the teacher's own label loss
+  if (teacher_) {
+    if (!batch.full.rgb.defined())
+      throw std::invalid_argument(std::string(training_mode_name(config_.mode)) +
+                                  " mode needs the full frames for the teacher");
+    if (teacher_optimizer_) {
+      teacher_->parameters().zero_grad();
+      teacher_out = teacher_->forward(batch.full.rgb, batch.full.audio, batch.full.frame_counts, true, generator_);
+      teacher_total = label_loss(teacher_out.logits, batch.labels);
+      losses.teacher_label = teacher_total.item();
+    } else {
+      NoGradGuard no_grad;
+      teacher_out = teacher_->forward(batch.full.rgb, batch.full.audio, batch.full.frame_counts, false, generator_);
+    }
+  }
+
   model_->parameters().zero_grad();
   NeXtVladOutput out = model_->forward(view.rgb, view.audio, view.frame_counts, true, generator_);
   Tensor total;
@@ -117,8 +140,16 @@ StepLosses Trainer::step(const TrainingBatch& batch) {
   if (!std::isfinite(losses.total))
     throw std::runtime_error("training loss is not finite at step " + std::to_string(step_ + 1) + " (" +
                              std::to_string(losses.total) + ")");
+  if (teacher_total.defined()) {
+    if (!std::isfinite(losses.teacher_label))
+      throw std::runtime_error("the parallel teacher's loss is not finite at step " + std::to_string(step_ + 1));
+    // The student's losses saw the teacher's outputs detached, so the two graphs are disjoint and one
+    // backward pass over their sum gives each model exactly its own gradients.
+    total = add(total, teacher_total);
+  }
   total.backward();
   optimizer_->step(losses.learning_rate);
+  if (teacher_optimizer_) teacher_optimizer_->step(losses.learning_rate);
   ++step_;
   examples_seen_ += batch_size;
   return losses;
@@ -131,6 +162,7 @@ Tensor Trainer::predict(const TrainingBatch& batch) {
 }
 
 namespace {
+const std::string kParallelTeacherPrefix = "parallel_teacher/";
 const char* const kReservedKeys[] = {"step", "examples_seen", "rng_seed", "rng_offset", "mode"};
 
 uint64_t parse_count(const StringMap& metadata, const std::string& key, const std::string& path) {
@@ -160,7 +192,12 @@ void Trainer::save(const std::string& path, const StringMap& metadata) const {
   all["rng_seed"] = std::to_string(generator_.seed());
   all["rng_offset"] = std::to_string(generator_.offset());
   all["mode"] = training_mode_name(config_.mode);
-  save_checkpoint(path, model_->parameters(), optimizer_->state(), all);
+  NamedTensors extra = optimizer_->state();
+  if (teacher_optimizer_) {
+    for (const Parameter& p : teacher_->parameters().all()) extra.emplace_back(kParallelTeacherPrefix + p.name, p.value);
+    for (auto& [name, value] : teacher_optimizer_->state()) extra.emplace_back(kParallelTeacherPrefix + name, value);
+  }
+  save_checkpoint(path, model_->parameters(), extra, all);
 }
 
 StringMap Trainer::resume(const std::string& path) {
@@ -179,6 +216,18 @@ StringMap Trainer::resume(const std::string& path) {
   uint64_t rng_seed = parse_count(metadata, "rng_seed", path);
   uint64_t rng_offset = parse_count(metadata, "rng_offset", path);
   std::map<std::string, Tensor> extra(contents.extra.begin(), contents.extra.end());
+  std::map<std::string, Tensor> teacher_state;
+  for (auto it = extra.lower_bound(kParallelTeacherPrefix);
+       it != extra.end() && it->first.compare(0, kParallelTeacherPrefix.size(), kParallelTeacherPrefix) == 0; ++it)
+    teacher_state.emplace(it->first.substr(kParallelTeacherPrefix.size()), it->second);
+  if (teacher_optimizer_) {
+    std::string missing;
+    for (const Parameter& p : teacher_->parameters().all())
+      if (!teacher_state.count(p.name)) missing += (missing.empty() ? "" : ", ") + kParallelTeacherPrefix + p.name;
+    if (!missing.empty()) throw std::runtime_error("checkpoint " + path + " lacks the parallel teacher's " + missing);
+    for (Parameter& p : teacher_->parameters().all()) p.value.copy_from(teacher_state.at(p.name));
+    teacher_optimizer_->load_state(teacher_state);
+  }
   optimizer_->load_state(extra);
   step_ = step;
   examples_seen_ = examples;

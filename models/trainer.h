@@ -7,6 +7,10 @@
 //   student  serial distillation: a frozen teacher, loaded from its checkpoint, reads `full` in inference
 //            mode without gradients; the student reads `sampled` and learns from any weighted sum of the
 //            label, prediction and representation losses
+//   parallel teacher and student trained together from scratch: the teacher reads `full` and learns from
+//            the label loss only (its own Adam); the student reads `sampled` and learns from the weighted
+//            losses against the teacher's outputs of the same step, detached, so no gradient of the
+//            student's losses reaches the teacher
 //
 // State for resume: the model's parameters and buffers, the optimizer's slots and step, the Generator
 // (dropout draws) and the examples seen (the schedule's clock). save() writes them all in one checkpoint,
@@ -27,8 +31,8 @@
 
 namespace ff::models {
 
-enum class TrainingMode { Teacher, Uniform, Student };
-TrainingMode parse_training_mode(const std::string& name);  // "teacher", "uniform", "student"
+enum class TrainingMode { Teacher, Uniform, Student, Parallel };
+TrainingMode parse_training_mode(const std::string& name);  // "teacher", "uniform", "student", "parallel"
 const char* training_mode_name(TrainingMode mode);
 
 struct LossWeights {
@@ -80,6 +84,7 @@ struct StepLosses {
   double label = 0.0;           // 0 when its weight is 0 (not computed)
   double prediction = 0.0;
   double representation = 0.0;
+  double teacher_label = 0.0;   // parallel mode: the co-trained teacher's label loss
   double learning_rate = 0.0;
 };
 
@@ -95,7 +100,7 @@ class Trainer {
   // (`full` for teacher mode, `sampled` otherwise).
   Tensor predict(const TrainingBatch& batch);
 
-  // The view the trained model reads, and whether the frozen teacher needs `full` too.
+  // The view the trained model reads, and whether the teacher (frozen or co-trained) needs `full` too.
   bool reads_full_frames() const;
   bool reads_sampled_frames() const;
 
@@ -118,8 +123,9 @@ class Trainer {
   Device device_;
   Generator generator_;
   std::unique_ptr<NeXtVladModel> model_;
-  std::unique_ptr<NeXtVladModel> teacher_;  // student mode only, frozen
+  std::unique_ptr<NeXtVladModel> teacher_;  // student mode: frozen; parallel mode: trained on L_CE
   std::unique_ptr<AdamOptimizer> optimizer_;
+  std::unique_ptr<AdamOptimizer> teacher_optimizer_;  // parallel mode only
   int64_t step_ = 0;
   int64_t examples_seen_ = 0;
 };

@@ -228,7 +228,7 @@ void run_train(const TrainOptions& o, CLI::App& app) {
     if (o.log_every > 0 && step % o.log_every == 0) {
       log << nlohmann::json{{"step", step}, {"examples", trainer.examples_seen()}, {"epoch", batch.epoch},
                             {"loss", losses.total}, {"label_loss", losses.label},
-                            {"prediction_loss", losses.prediction}, {"representation_loss", losses.representation},
+                            {"prediction_loss", losses.prediction}, {"representation_loss", losses.representation}, {"teacher_label_loss", losses.teacher_label},
                             {"learning_rate", losses.learning_rate}}
                  .dump()
           << "\n"
@@ -262,8 +262,8 @@ CommandAction setup_train(CLI::App& app) {
   app.add_option("--validate", o->validate_pattern, "glob of frame-level validation TFRecords")->capture_default_str();
   app.add_option("--resume", o->resume, "continue from this checkpoint")->capture_default_str();
   app.add_option("--device", o->device, "cpu or cuda[:N]")->capture_default_str();
-  app.add_option("--mode", o->mode, "teacher, uniform or student")
-      ->check(CLI::IsMember({"teacher", "uniform", "student"}))
+  app.add_option("--mode", o->mode, "teacher, uniform, student (serial, from --teacher) or parallel")
+      ->check(CLI::IsMember({"teacher", "uniform", "student", "parallel"}))
       ->capture_default_str();
   app.add_option("--sampler", o->sampler, "frame sampler of the uniform and student modes")->capture_default_str();
   app.add_option("--k", o->k, "frames the sampler keeps")->capture_default_str();

@@ -145,9 +145,36 @@ TEST_CASE("a student lowers every combination of distillation losses", "[trainer
   }
 }
 
+TEST_CASE("parallel training lowers the teacher's and the student's losses", "[trainer]") {
+  TinyData data;
+  TrainerConfig config = tiny_config(TrainingMode::Parallel);
+  config.weights = {1, 1, 0.01};
+  data::Loader loader(data.options());
+  Trainer trainer(config);
+  double teacher_first = 0, teacher_last = 0, student_first = 0, student_last = 0;
+  const int steps = 30, window = 5;
+  for (int s = 0; s < steps; ++s) {
+    StepLosses losses = trainer.step(next_batch(loader));
+    CHECK(losses.teacher_label > 0);
+    if (s < window) teacher_first += losses.teacher_label, student_first += losses.label;
+    if (s >= steps - window) teacher_last += losses.teacher_label, student_last += losses.label;
+  }
+  INFO("teacher " << teacher_first / window << " -> " << teacher_last / window << ", student label " << student_first / window
+                  << " -> " << student_last / window);
+  CHECK(teacher_last < 0.8 * teacher_first);
+  CHECK(student_last < 0.8 * student_first);
+  CHECK(trainer.reads_full_frames());
+  CHECK(trainer.reads_sampled_frames());
+}
+
 TEST_CASE("a run stopped and resumed from its checkpoint equals an unbroken run", "[trainer]") {
   TinyData data;
-  TrainerConfig config = tiny_config(TrainingMode::Uniform);
+  // Parallel mode also restores the co-trained teacher and its optimizer: the student's steps after the
+  // resume depend on them.
+  const TrainingMode mode = GENERATE(TrainingMode::Uniform, TrainingMode::Parallel);
+  INFO(training_mode_name(mode));
+  TrainerConfig config = tiny_config(mode);
+  if (mode == TrainingMode::Parallel) config.weights = {1, 1, 0.01};
   const int first_steps = 7, total_steps = 15;  // 128 videos / 16: the resumed part crosses an epoch
 
   data::Loader unbroken_loader(data.options());
@@ -187,7 +214,10 @@ TEST_CASE("trainer configs are checked", "[trainer]") {
   TrainerConfig teacher = tiny_config(TrainingMode::Teacher);
   teacher.weights.prediction = 1;
   CHECK_THROWS_WITH(Trainer(teacher), Catch::Matchers::Contains("student mode"));
-  CHECK_THROWS_WITH(parse_training_mode("parallel"), Catch::Matchers::Contains("unknown training mode"));
+  CHECK_THROWS_WITH(parse_training_mode("serial"), Catch::Matchers::Contains("unknown training mode"));
+  TrainerConfig parallel = tiny_config(TrainingMode::Parallel);
+  parallel.teacher_checkpoint = "teacher.safetensors";
+  CHECK_THROWS_WITH(Trainer(parallel), Catch::Matchers::Contains("from scratch"));
 }
 
 }  // namespace ff::models
