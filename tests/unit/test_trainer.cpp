@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "data/loader.h"
+#include "engine/metrics.h"
 #include "data/synthetic_records.h"
 #include "data/synthetic_video.h"
 #include "tools/batch_tensors.h"
@@ -36,8 +37,9 @@ struct TinyData {
     config.seed = 11;
     data::SyntheticVideoGenerator generator(config);
     uint64_t index = 0;
-    for (int f = 0; f < 2; ++f) {
-      data::TFRecordWriter writer(directory.file("train000" + std::to_string(f) + ".tfrecord"));
+    // Two training files of 64 videos, then one held-out validation file of 64 other videos.
+    for (int f = 0; f < 3; ++f) {
+      data::TFRecordWriter writer(directory.file((f < 2 ? "train000" : "validate000") + std::to_string(f) + ".tfrecord"));
       for (int i = 0; i < 64; ++i) {
         data::SyntheticVideo v = generator.generate(index++);
         writer.write(data::encode_frame_level(data::frame_level_record(v), tiny_layout()));
@@ -114,6 +116,45 @@ TEST_CASE("teacher and uniform training lower the label loss", "[trainer]") {
     CHECK(trainer.step_count() == 30);
     CHECK(trainer.examples_seen() == 30 * 16);
   }
+}
+
+TEST_CASE("a trained teacher's GAP clearly beats the class-prior predictor", "[trainer]") {
+  TinyData data;
+  data::Loader loader(data.options());
+  Trainer teacher(tiny_config(TrainingMode::Teacher));
+  std::vector<double> positives(kClasses, 0.0);
+  double training_videos = 0;
+  for (int s = 0; s < 60; ++s) {
+    TrainingBatch batch = next_batch(loader);
+    teacher.step(batch);
+    std::vector<float> labels = batch.labels.to_vector<float>();
+    for (size_t i = 0; i < labels.size(); ++i) positives[i % kClasses] += labels[i];
+    training_videos += double(batch.size());
+  }
+  // The constant predictor that knows only how often each class occurs in training.
+  std::vector<float> prior(kClasses);
+  for (int64_t c = 0; c < kClasses; ++c) prior[c] = float(positives[c] / training_videos);
+
+  data::LoaderOptions validation = data.options();
+  validation.patterns = {data.directory.file("validate*.tfrecord")};
+  validation.shuffle_buffer = 0;
+  data::Loader validation_loader(validation);
+  MetricsAccumulator model_metrics(kClasses, 20), prior_metrics(kClasses, 20);
+  data::Batch batch;
+  while (validation_loader.next(batch)) {
+    std::vector<float> scores = teacher.predict(tools::training_batch(batch, tiny_layout(), "all", "", Device::cpu()))
+                                    .to_vector<float>();
+    model_metrics.add(scores.data(), batch.multi_hot.data(), batch.size);
+    std::vector<float> constant;
+    for (int64_t v = 0; v < batch.size; ++v) constant.insert(constant.end(), prior.begin(), prior.end());
+    prior_metrics.add(constant.data(), batch.multi_hot.data(), batch.size);
+  }
+  MetricsResult model = model_metrics.result(), baseline = prior_metrics.result();
+  INFO("teacher GAP " << model.gap << " mAP " << model.map << "; class prior GAP " << baseline.gap << " mAP "
+                      << baseline.map);
+  REQUIRE(model.examples == 64);
+  CHECK(model.gap > baseline.gap + 0.15);
+  CHECK(model.map > baseline.map + 0.15);
 }
 
 TEST_CASE("a student lowers every combination of distillation losses", "[trainer]") {
