@@ -22,6 +22,10 @@ uint32_t crc32c(const void* data, size_t size);
 uint32_t mask_crc(uint32_t crc);
 uint32_t unmask_crc(uint32_t masked);
 
+// One framed record (header, payload, footer), for writers that must append to a file in place rather
+// than through TFRecordWriter's write-then-rename (an event file that TensorBoard reads while it grows).
+std::string encode_tfrecord(std::string_view payload);
+
 struct TFRecordReaderOptions {
   Compression compression = Compression::None;
   bool verify_checksums = true;

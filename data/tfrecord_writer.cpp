@@ -27,14 +27,31 @@ TFRecordWriter::TFRecordWriter(const std::string& path, Compression compression)
 // Without close() the AtomicFileWriter removes the temporary file: nothing appears under the final name.
 TFRecordWriter::~TFRecordWriter() = default;
 
+namespace {
+void encode_header(char* header, std::string_view payload) {
+  encode_fixed64(header, payload.size());
+  encode_fixed32(header + 8, mask_crc(crc32c(header, 8)));
+}
+void encode_footer(char* footer, std::string_view payload) {
+  encode_fixed32(footer, mask_crc(crc32c(payload.data(), payload.size())));
+}
+}  // namespace
+
+std::string encode_tfrecord(std::string_view payload) {
+  std::string out(kTFRecordHeaderBytes + payload.size() + kTFRecordFooterBytes, '\0');
+  encode_header(out.data(), payload);
+  payload.copy(out.data() + kTFRecordHeaderBytes, payload.size());
+  encode_footer(out.data() + kTFRecordHeaderBytes + payload.size(), payload);
+  return out;
+}
+
 void TFRecordWriter::write(std::string_view payload) {
   Impl& impl = *impl_;
   if (impl.closed) throw std::logic_error("TFRecord write to " + impl.file.path() + " after close()");
   char header[kTFRecordHeaderBytes];
-  encode_fixed64(header, payload.size());
-  encode_fixed32(header + 8, mask_crc(crc32c(header, 8)));
+  encode_header(header, payload);
   char footer[kTFRecordFooterBytes];
-  encode_fixed32(footer, mask_crc(crc32c(payload.data(), payload.size())));
+  encode_footer(footer, payload);
   impl.stream->write(header, sizeof header);
   impl.stream->write(payload.data(), payload.size());
   impl.stream->write(footer, sizeof footer);

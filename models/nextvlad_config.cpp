@@ -45,4 +45,53 @@ int64_t parameter_count(const NeXtVladConfig& c) {
          + h * c.num_classes + c.num_classes;  // logistic classifier
 }
 
+// One list of the fields, so writing and reading cannot drift apart.
+template <typename Config, typename Visit>
+void visit_fields(Config& c, Visit&& visit) {
+  visit("rgb_feature_size", c.rgb_feature_size);
+  visit("audio_feature_size", c.audio_feature_size);
+  visit("max_frames", c.max_frames);
+  visit("cluster_size", c.cluster_size);
+  visit("groups", c.groups);
+  visit("expansion", c.expansion);
+  visit("hidden_size", c.hidden_size);
+  visit("gating_reduction", c.gating_reduction);
+  visit("dropout_rate", c.dropout_rate);
+  visit("num_classes", c.num_classes);
+  visit("classifier", c.classifier);
+  visit("bn_momentum", c.bn_momentum);
+  visit("bn_epsilon", c.bn_epsilon);
+  visit("bn_excludes_padding", c.bn_excludes_padding);
+}
+
+nlohmann::json to_json(const NeXtVladConfig& config) {
+  nlohmann::json out = nlohmann::json::object();
+  visit_fields(config, [&](const char* name, const auto& value) { out[name] = value; });
+  return out;
+}
+
+NeXtVladConfig nextvlad_config_from_json(const nlohmann::json& json) {
+  require(json.is_object(), "model config must be a JSON object");
+  NeXtVladConfig config;
+  size_t known = 0;
+  visit_fields(config, [&](const char* name, auto& value) {
+    auto it = json.find(name);
+    if (it == json.end()) return;
+    ++known;
+    try {
+      it->get_to(value);
+    } catch (const nlohmann::json::exception&) {
+      throw std::invalid_argument(std::string("NeXtVLAD config: field '") + name + "' has the wrong type: " + it->dump());
+    }
+  });
+  if (known != json.size()) {
+    for (const auto& [key, value] : json.items()) {
+      bool found = false;
+      visit_fields(config, [&](const char* name, const auto&) { found = found || key == name; });
+      require(found, "unknown field '" + key + "'");
+    }
+  }
+  return config;
+}
+
 }  // namespace ff

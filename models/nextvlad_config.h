@@ -2,6 +2,7 @@
 // "local" configuration: K=128, G=8, lambda=2, H=2048, r=8, logistic classifier, 3862 classes).
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace ff {
@@ -34,5 +35,11 @@ void validate(const NeXtVladConfig& config);
 // Trainable elements of the model built from `config`, from the shapes alone: weights, biases, cluster
 // centres and batch-norm gamma/beta; batch-norm running statistics (buffers) are not counted.
 int64_t parameter_count(const NeXtVladConfig& config);
+
+// The config as a JSON object keyed by the field names, and back. Checkpoints carry it (metadata key
+// "model_config") so that eval and infer rebuild exactly the trained architecture; reading rejects unknown
+// keys and fills absent ones with the defaults above, so older checkpoints keep loading.
+nlohmann::json to_json(const NeXtVladConfig& config);
+NeXtVladConfig nextvlad_config_from_json(const nlohmann::json& json);
 
 }  // namespace ff

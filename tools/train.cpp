@@ -205,7 +205,9 @@ void run_train(const TrainOptions& o, CLI::App& app) {
   if (!log) throw std::runtime_error("cannot open " + (run / "log.jsonl").string());
   const std::string checkpoint = (run / "checkpoint.safetensors").string();
   auto save = [&] {
-    trainer.save(checkpoint, {{"loader_position", loader.position()}, {"config", resolved.dump()}});
+    trainer.save(checkpoint, {{"loader_position", loader.position()},
+                              {"config", resolved.dump()},
+                              {"model_config", to_json(config.model).dump()}});
   };
 
   StopOnSignal stop_on_signal;

@@ -234,3 +234,20 @@ TEST_CASE("NeXtVLAD parameter count, names and regularisation", "[nextvlad]") {
 }
 
 }  // namespace ff
+
+TEST_CASE("NeXtVLAD config: the JSON form round-trips and rejects unknown fields", "[nextvlad]") {
+  ff::NeXtVladConfig config;
+  config.cluster_size = 16;
+  config.groups = 4;
+  config.dropout_rate = 0.25;
+  config.bn_excludes_padding = false;
+  ff::NeXtVladConfig back = ff::nextvlad_config_from_json(ff::to_json(config));
+  CHECK(back.cluster_size == 16);
+  CHECK(back.groups == 4);
+  CHECK(back.dropout_rate == 0.25);
+  CHECK_FALSE(back.bn_excludes_padding);
+  CHECK(ff::to_json(back) == ff::to_json(config));
+  CHECK(ff::nextvlad_config_from_json(nlohmann::json::object()).cluster_size == 128);  // absent: the default
+  CHECK_THROWS_WITH(ff::nextvlad_config_from_json({{"clusters", 3}}), Catch::Matchers::Contains("clusters"));
+  CHECK_THROWS_WITH(ff::nextvlad_config_from_json({{"groups", "eight"}}), Catch::Matchers::Contains("groups"));
+}
