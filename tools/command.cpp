@@ -80,4 +80,19 @@ void CommandTree::run_selected() const {
   action->second();
 }
 
+void run_command(const std::string& path, const std::vector<std::string>& args) {
+  auto& registry = command_registry();
+  auto found = std::find_if(registry.begin(), registry.end(), [&](const Command& c) { return c.path == path; });
+  if (found == registry.end() || found->is_group()) throw std::logic_error("no command \"" + path + "\" to run");
+  CLI::App app{found->description, "fewerframes " + path};
+  CommandAction action = found->setup(app);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 consumes from the back
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& error) {
+    throw std::invalid_argument("fewerframes " + path + ": " + error.what());
+  }
+  action();
+}
+
 }  // namespace ff::tools

@@ -62,4 +62,10 @@ class CommandTree {
   std::map<const CLI::App*, CommandAction> actions_;
 };
 
+// Runs the registered leaf command `path` ("make-data", "train") in this process with `args` as its
+// command line (no shell: globs and spaces pass through unchanged), exactly as `fewerframes PATH ARGS...`
+// would. Used by commands that chain others (demo). Parse errors throw std::invalid_argument naming the
+// command; the command's own errors propagate.
+void run_command(const std::string& path, const std::vector<std::string>& args);
+
 }  // namespace ff::tools

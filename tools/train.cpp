@@ -5,7 +5,8 @@
 // losses every --log-every steps, validation metrics every --validate-every steps), checkpoints to
 // RUN/checkpoint.safetensors (written atomically). SIGINT or SIGTERM ends the run after the current step
 // with a checkpoint; --resume CHECKPOINT continues the model, optimizer, random stream and data position.
-// TensorBoard event files are not written yet: the JSONL log holds the same numbers.
+// The same numbers go to TensorBoard event files in RUN (`tensorboard --logdir RUN`), tagged "train/<name>"
+// and "validation/<name>".
 #include <fmt/core.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "data/event_file.h"
 #include "data/frame_sampler.h"
 #include "data/loader.h"
 #include "engine/metrics.h"
@@ -165,6 +167,38 @@ MetricsResult run_validation(models::Trainer& trainer, const TrainOptions& o, co
   return metrics.result();
 }
 
+using Scalars = std::vector<std::pair<std::string, double>>;
+
+// The numbers of one training log line; the teacher's own loss only exists in parallel mode.
+Scalars training_scalars(const models::StepLosses& losses, models::TrainingMode mode) {
+  Scalars out{{"loss", losses.total},
+              {"label_loss", losses.label},
+              {"prediction_loss", losses.prediction},
+              {"representation_loss", losses.representation}};
+  if (mode == models::TrainingMode::Parallel) out.emplace_back("teacher_label_loss", losses.teacher_label);
+  out.emplace_back("learning_rate", losses.learning_rate);
+  return out;
+}
+
+Scalars validation_scalars(const MetricsResult& m) {
+  return {{"gap", m.gap}, {"map", m.map}, {"hit_at_1", m.hit_at_1}, {"perr", m.perr}};
+}
+
+// Writes one step's scalars to both logs: a JSONL line ({"step", <prefix>name...} plus `extra`) and one
+// TensorBoard event with the tags "<group>/<name>".
+void log_scalars(std::ostream& jsonl, data::EventFileWriter& events, int64_t step, const std::string& group,
+                 const std::string& json_prefix, const Scalars& scalars, nlohmann::json extra = nlohmann::json::object()) {
+  nlohmann::json line = {{"step", step}};
+  line.update(extra);
+  Scalars tagged;
+  for (const auto& [name, value] : scalars) {
+    line[json_prefix + name] = value;
+    tagged.emplace_back(group + "/" + name, value);
+  }
+  jsonl << line.dump() << "\n" << std::flush;
+  events.add_scalars(tagged, step);
+}
+
 void run_train(const TrainOptions& o, CLI::App& app) {
   data::YouTube8MLayout layout = data::YouTube8MLayout::from_name(o.layout);
   if (o.classes > 0) layout.num_classes = o.classes;
@@ -203,6 +237,7 @@ void run_train(const TrainOptions& o, CLI::App& app) {
 
   std::ofstream log(run / "log.jsonl", std::ios::app);
   if (!log) throw std::runtime_error("cannot open " + (run / "log.jsonl").string());
+  data::EventFileWriter events(o.run_dir);
   const std::string checkpoint = (run / "checkpoint.safetensors").string();
   auto save = [&] {
     trainer.save(checkpoint, {{"loader_position", loader.position()},
@@ -227,22 +262,13 @@ void run_train(const TrainOptions& o, CLI::App& app) {
         trainer.step(training_batch(batch, layout, full ? kFullView : "", sampled ? kSampledView : "", device));
     progress.advance(batch.size);
     const int64_t step = trainer.step_count();
-    if (o.log_every > 0 && step % o.log_every == 0) {
-      log << nlohmann::json{{"step", step}, {"examples", trainer.examples_seen()}, {"epoch", batch.epoch},
-                            {"loss", losses.total}, {"label_loss", losses.label},
-                            {"prediction_loss", losses.prediction}, {"representation_loss", losses.representation}, {"teacher_label_loss", losses.teacher_label},
-                            {"learning_rate", losses.learning_rate}}
-                 .dump()
-          << "\n"
-          << std::flush;
-    }
+    if (o.log_every > 0 && step % o.log_every == 0)
+      log_scalars(log, events, step, "train", "", training_scalars(losses, config.mode),
+                  {{"examples", trainer.examples_seen()}, {"epoch", batch.epoch}});
     if (o.validate_every > 0 && !o.validate_pattern.empty() && step % o.validate_every == 0) {
       MetricsResult m = run_validation(trainer, o, layout, device);
-      log << nlohmann::json{{"step", step}, {"validation_gap", m.gap}, {"validation_map", m.map},
-                            {"validation_hit_at_1", m.hit_at_1}, {"validation_examples", m.examples}}
-                 .dump()
-          << "\n"
-          << std::flush;
+      log_scalars(log, events, step, "validation", "validation_", validation_scalars(m),
+                  {{"validation_examples", m.examples}});
     }
     if (o.checkpoint_every > 0 && step % o.checkpoint_every == 0) save();
   }

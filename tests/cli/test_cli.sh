@@ -83,6 +83,39 @@ expect inspect_gzip_2017 0 "ok: 3 records" -- "$fewerframes" inspect --check --c
   "$work/gz/frame/train0000.tfrecord"
 expect inspect_gzip_as_plain 1 "offset 0: corrupted record" -- "$fewerframes" inspect --check "$work/gz/frame/train0000.tfrecord"
 
+# A tiny teacher run with validation: the JSONL log and the TensorBoard event file both get the numbers.
+tiny=(--cluster-size 4 --groups 2 --hidden 16 --gating-reduction 2 --batch-size 3 --reader-threads 1)
+expect train_tiny 0 "trained 4 steps" -- "$fewerframes" train --train "$work/y8m/frame/train*.tfrecord" \
+  --validate "$work/y8m/frame/validate*.tfrecord" --run-dir "$work/run" --steps 4 --log-every 2 \
+  --validate-every 4 "${tiny[@]}"
+expect train_log 0 "validation_gap" -- cat "$work/run/log.jsonl"
+expect train_config 0 '"cluster-size": 4' -- cat "$work/run/config.json"
+# The event file is TFRecord framing around Event protos: walk the records and look for the tags.
+if "$python" -c 'import glob, struct, sys
+paths = glob.glob(sys.argv[1] + "/events.out.tfevents.*")
+assert len(paths) == 1, paths
+data = open(paths[0], "rb").read()
+offset, records = 0, []
+while offset < len(data):
+    (length,) = struct.unpack_from("<Q", data, offset)
+    records.append(data[offset + 12: offset + 12 + length])
+    offset += 12 + length + 4
+assert b"brain.Event:2" in records[0], records[0]
+body = b"".join(records[1:])
+for tag in (b"train/loss", b"train/label_loss", b"train/learning_rate", b"validation/gap", b"validation/map"):
+    assert tag in body, tag
+assert b"teacher_label_loss" not in body  # only parallel runs have a co-trained teacher
+' "$work/run"; then
+  passes=$((passes + 1))
+else
+  echo "FAIL train_event_file"
+  failures=$((failures + 1))
+fi
+expect train_resume_done 0 "trained 4 steps" -- "$fewerframes" train --train "$work/y8m/frame/train*.tfrecord" \
+  --run-dir "$work/run" --steps 4 --resume "$work/run/checkpoint.safetensors" "${tiny[@]}"
+expect train_missing_data 1 "no training video|no file|matches no" -- "$fewerframes" train \
+  --train "$work/none/*.tfrecord" --run-dir "$work/run2" --steps 1 "${tiny[@]}"
+
 expect bench_loader 0 "Python protobuf" -- "$fewerframes" bench loader --videos 12 --seconds 0.2 --threads 2
 
 echo "$passes passed, $failures failed"

@@ -10,6 +10,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "models/nextvlad.h"
+#include "models/nextvlad_cost.h"
 #include "op_cases/gradient_check.h"
 
 namespace ff {
@@ -250,4 +251,14 @@ TEST_CASE("NeXtVLAD config: the JSON form round-trips and rejects unknown fields
   CHECK(ff::nextvlad_config_from_json(nlohmann::json::object()).cluster_size == 128);  // absent: the default
   CHECK_THROWS_WITH(ff::nextvlad_config_from_json({{"clusters", 3}}), Catch::Matchers::Contains("clusters"));
   CHECK_THROWS_WITH(ff::nextvlad_config_from_json({{"groups", "eight"}}), Catch::Matchers::Contains("groups"));
+}
+
+TEST_CASE("NeXtVLAD cost: the default model's FLOPs match the cost model of the reference", "[nextvlad]") {
+  // shared/reference/performance-and-style.md §2.3-2.4: video expand and cluster GEMMs 629M MACs each at
+  // 300 frames, aggregation 79M, attention + audio 40M; forward 2.93 GFLOP; student k=10 0.261 GFLOP.
+  ff::NeXtVladCost cost = ff::nextvlad_cost(ff::NeXtVladConfig{});
+  CHECK(cost.frame_flops(300) / 2 == Approx(629.1e6 * 2 + 78.6e6 + 39.6e6).epsilon(0.01));
+  CHECK(cost.forward_flops(300) == Approx(2.93e9).epsilon(0.01));
+  CHECK(cost.forward_flops(10) == Approx(0.261e9).epsilon(0.01));
+  CHECK(cost.forward_flops(10) / cost.forward_flops(300) == Approx(0.09).epsilon(0.05));
 }
