@@ -24,14 +24,9 @@ NeXtVladModel::NeXtVladModel(const NeXtVladConfig& config, Generator& generator,
   bn_options_.epsilon = config_.bn_epsilon;
   ModelInit init{parameters_, generator, dtype, device};
 
-  video_vlad_ = std::make_unique<NeXtVladBlock>(
-      "video_vlad", NeXtVladBlockShape{config_.rgb_feature_size, config_.cluster_size, config_.groups, config_.expansion},
-      init);
-  audio_vlad_ = std::make_unique<NeXtVladBlock>(
-      "audio_vlad",
-      NeXtVladBlockShape{config_.audio_feature_size, config_.cluster_size / 2, config_.groups / 2, config_.expansion},
-      init);
-  const int64_t encoding = video_vlad_->shape().output_size() + audio_vlad_->shape().output_size();
+  video_vlad_ = make_aggregation_block(config_, Modality::Video, init);
+  audio_vlad_ = make_aggregation_block(config_, Modality::Audio, init);
+  const int64_t encoding = video_vlad_->output_size() + audio_vlad_->output_size();
   const int64_t h = config_.hidden_size, squeezed = h / config_.gating_reduction, c = config_.num_classes;
 
   hidden_weight_ = init.glorot_uniform("hidden.weight", {h, encoding}, encoding, h);
@@ -39,8 +34,12 @@ NeXtVladModel::NeXtVladModel(const NeXtVladConfig& config, Generator& generator,
   gating_fc1_weight_ = init.glorot_uniform("gating.fc1.weight", {squeezed, h}, h, squeezed);
   gating_bn_ = BatchNormLayer("gating.bn", squeezed, init);
   gating_fc2_weight_ = init.glorot_uniform("gating.fc2.weight", {h, squeezed}, squeezed, h);
-  classifier_weight_ = init.glorot_uniform("classifier.weight", {c, h}, h, c, /*l2_regularized=*/true);
-  classifier_bias_ = init.zeros("classifier.bias", {c}, /*l2_regularized=*/true);
+  if (config_.classifier == "moe") {
+    moe_ = std::make_unique<MoeClassifier>("classifier", h, c, config_.moe_mixtures, init);
+  } else {
+    classifier_weight_ = init.glorot_uniform("classifier.weight", {c, h}, h, c, /*l2_regularized=*/true);
+    classifier_bias_ = init.zeros("classifier.bias", {c}, /*l2_regularized=*/true);
+  }
 }
 
 NeXtVladOutput NeXtVladModel::forward(const Tensor& frames_rgb, const Tensor& frames_audio,
@@ -74,7 +73,7 @@ NeXtVladOutput NeXtVladModel::forward(const Tensor& frames_rgb, const Tensor& fr
   Tensor squeezed = relu(gating_bn_.forward(linear(hidden, gating_fc1_weight_), training, bn_options_));
   Tensor gates = sigmoid(linear(squeezed, gating_fc2_weight_));
   out.hidden = mul(hidden, gates);
-  out.logits = bias_add(linear(out.hidden, classifier_weight_), classifier_bias_);
+  out.logits = moe_ ? moe_->forward(out.hidden) : bias_add(linear(out.hidden, classifier_weight_), classifier_bias_);
   return out;
 }
 

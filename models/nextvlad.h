@@ -1,6 +1,8 @@
 // The NeXtVLAD video classifier (shared/reference/paper-and-nextvlad.md §2.1-2.2): an rgb and an audio
 // NeXtVLAD block, their encodings concatenated, dropout, a hidden FC with batch norm (no ReLU), SE context
-// gating and a logistic classifier. Built from engine ops, so autograd supplies the backward pass.
+// gating and a logistic classifier. The config may swap the blocks for NetVLAD (§6.2) and the classifier
+// for a mixture of experts; the head stays the same. Built from engine ops, so autograd supplies the
+// backward pass.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -9,23 +11,26 @@
 #include "engine/ops.h"
 #include "engine/parameters.h"
 #include "engine/tensor.h"
+#include "models/aggregation_block.h"
 #include "models/layers.h"
-#include "models/nextvlad_block.h"
+#include "models/moe_classifier.h"
 #include "models/nextvlad_config.h"
 
 namespace ff {
 
 struct NeXtVladOutput {
-  Tensor logits;    // [B, C], before the sigmoid
-  Tensor encoding;  // [B, K*lambda*N_rgb/G + (K/2)*lambda*N_audio/(G/2)]: concatenated VLADs, before dropout
+  Tensor logits;    // [B, C], before the sigmoid (for MoE: logit of the mixture's probability)
+  // Concatenated VLADs, before dropout: [B, K*lambda*N_rgb/G + (K/2)*lambda*N_audio/(G/2)] for NeXtVLAD,
+  // [B, K*N_rgb + (K/2)*N_audio] for NetVLAD.
+  Tensor encoding;
   Tensor hidden;    // [B, H]: the gated hidden vector the classifier reads
 };
 
 class NeXtVladModel {
  public:
   // Registers every parameter and buffer in `parameters()` (names in the PyTorch style: "video_vlad.*",
-  // "audio_vlad.*", "hidden.weight", "hidden_bn.*", "gating.*", "classifier.*") and initialises them
-  // from `generator` (see models/layers.h).
+  // "audio_vlad.*", "hidden.weight", "hidden_bn.*", "gating.*", "classifier.*"; for MoE "classifier.gate.*"
+  // and "classifier.experts.*") and initialises them from `generator` (see models/layers.h).
   NeXtVladModel(const NeXtVladConfig& config, Generator& generator, DType dtype = DType::Float32,
                 Device device = Device::cpu());
 
@@ -47,13 +52,14 @@ class NeXtVladModel {
   Device device_;
   ParameterSet parameters_;
   BatchNormOptions bn_options_;
-  std::unique_ptr<NeXtVladBlock> video_vlad_, audio_vlad_;
+  std::unique_ptr<AggregationBlock> video_vlad_, audio_vlad_;
   Tensor hidden_weight_;  // [H, encoding]
   BatchNormLayer hidden_bn_;
   Tensor gating_fc1_weight_;  // [H/r, H]
   BatchNormLayer gating_bn_;
   Tensor gating_fc2_weight_;  // [H, H/r]
-  Tensor classifier_weight_, classifier_bias_;  // [C, H], [C]; L2-regularised
+  Tensor classifier_weight_, classifier_bias_;  // logistic: [C, H], [C]; L2-regularised
+  std::unique_ptr<MoeClassifier> moe_;          // the "moe" classifier instead
 };
 
 // [B, M] mask of the given dtype and device: 1 for the first frame_counts[b] frames of row b, else 0.

@@ -2,8 +2,9 @@
 
 #include <stdexcept>
 
+#include "models/aggregation_block.h"
 #include "models/layers.h"
-#include "models/nextvlad_block.h"
+#include "models/moe_classifier.h"
 
 namespace ff {
 namespace {
@@ -17,32 +18,38 @@ void require(bool condition, const std::string& message) {
 void validate(const NeXtVladConfig& c) {
   require(c.rgb_feature_size > 0 && c.audio_feature_size > 0, "feature sizes must be positive");
   require(c.max_frames > 0, "max_frames must be positive");
+  require(c.aggregation == "nextvlad" || c.aggregation == "netvlad",
+          "aggregation '" + c.aggregation + "' is unknown (nextvlad or netvlad)");
   require(c.cluster_size >= 2 && c.cluster_size % 2 == 0,
           "cluster_size must be even (the audio block uses cluster_size/2), got " + std::to_string(c.cluster_size));
-  require(c.groups >= 2 && c.groups % 2 == 0,
-          "groups must be even (the audio block uses groups/2), got " + std::to_string(c.groups));
-  require(c.expansion > 0, "expansion must be positive");
-  require((c.expansion * c.rgb_feature_size) % c.groups == 0, "groups must divide expansion * rgb_feature_size");
-  require((c.expansion * c.audio_feature_size) % (c.groups / 2) == 0,
-          "groups/2 must divide expansion * audio_feature_size");
+  if (c.aggregation == "nextvlad") {
+    require(c.groups >= 2 && c.groups % 2 == 0,
+            "groups must be even (the audio block uses groups/2), got " + std::to_string(c.groups));
+    require(c.expansion > 0, "expansion must be positive");
+    require((c.expansion * c.rgb_feature_size) % c.groups == 0, "groups must divide expansion * rgb_feature_size");
+    require((c.expansion * c.audio_feature_size) % (c.groups / 2) == 0,
+            "groups/2 must divide expansion * audio_feature_size");
+  }
   require(c.hidden_size > 0 && c.gating_reduction > 0 && c.hidden_size % c.gating_reduction == 0,
           "gating_reduction must divide hidden_size");
   require(c.dropout_rate >= 0 && c.dropout_rate < 1, "dropout_rate must lie in [0, 1)");
   require(c.num_classes > 0, "num_classes must be positive");
-  require(c.classifier == "logistic", "classifier '" + c.classifier + "' is not implemented (only 'logistic')");
+  require(c.classifier == "logistic" || c.classifier == "moe",
+          "classifier '" + c.classifier + "' is unknown (logistic or moe)");
+  require(c.moe_mixtures >= 1, "moe_mixtures must be at least 1, got " + std::to_string(c.moe_mixtures));
   require(c.bn_momentum >= 0 && c.bn_momentum <= 1 && c.bn_epsilon > 0, "bn momentum/epsilon out of range");
 }
 
 int64_t parameter_count(const NeXtVladConfig& c) {
   validate(c);
-  NeXtVladBlockShape video{c.rgb_feature_size, c.cluster_size, c.groups, c.expansion};
-  NeXtVladBlockShape audio{c.audio_feature_size, c.cluster_size / 2, c.groups / 2, c.expansion};
-  const int64_t encoding = video.output_size() + audio.output_size();
+  const int64_t encoding = aggregation_output_size(c, Modality::Video) + aggregation_output_size(c, Modality::Audio);
   const int64_t h = c.hidden_size, squeezed = c.hidden_size / c.gating_reduction;
-  return video.parameter_count() + audio.parameter_count()  //
+  const int64_t classifier = c.classifier == "moe" ? MoeClassifier::parameter_count(h, c.num_classes, c.moe_mixtures)
+                                                   : h * c.num_classes + c.num_classes;
+  return aggregation_parameter_count(c, Modality::Video) + aggregation_parameter_count(c, Modality::Audio)  //
          + encoding * h + BatchNormLayer::parameter_count(h)  // hidden FC (no bias) + hidden_bn
          + h * squeezed + BatchNormLayer::parameter_count(squeezed) + squeezed * h  // SE gating
-         + h * c.num_classes + c.num_classes;  // logistic classifier
+         + classifier;
 }
 
 // One list of the fields, so writing and reading cannot drift apart.
@@ -51,6 +58,7 @@ void visit_fields(Config& c, Visit&& visit) {
   visit("rgb_feature_size", c.rgb_feature_size);
   visit("audio_feature_size", c.audio_feature_size);
   visit("max_frames", c.max_frames);
+  visit("aggregation", c.aggregation);
   visit("cluster_size", c.cluster_size);
   visit("groups", c.groups);
   visit("expansion", c.expansion);
@@ -59,6 +67,7 @@ void visit_fields(Config& c, Visit&& visit) {
   visit("dropout_rate", c.dropout_rate);
   visit("num_classes", c.num_classes);
   visit("classifier", c.classifier);
+  visit("moe_mixtures", c.moe_mixtures);
   visit("bn_momentum", c.bn_momentum);
   visit("bn_epsilon", c.bn_epsilon);
   visit("bn_excludes_padding", c.bn_excludes_padding);

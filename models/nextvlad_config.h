@@ -1,5 +1,6 @@
 // Hyper-parameters of the NeXtVLAD video classifier (shared/reference/paper-and-nextvlad.md §2.5, the
-// "local" configuration: K=128, G=8, lambda=2, H=2048, r=8, logistic classifier, 3862 classes).
+// "local" configuration: K=128, G=8, lambda=2, H=2048, r=8, logistic classifier, 3862 classes), and the
+// two alternatives the paper's teachers use: NetVLAD aggregation (§6.2) and a mixture-of-experts classifier.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,9 @@ struct NeXtVladConfig {
   // Upper bound on the frames a batch may carry; the frame axis of the input itself may be shorter
   // (a student reads k frames), the mask is built from the input's length, not from this number.
   int64_t max_frames = 300;
+  // "nextvlad" or "netvlad" (models/netvlad_block.h: no expansion and no groups, so `groups` and
+  // `expansion` are then unused).
+  std::string aggregation = "nextvlad";
   int64_t cluster_size = 128;  // K for rgb; the audio block uses K/2
   int64_t groups = 8;          // G for rgb; the audio block uses G/2
   int64_t expansion = 2;       // lambda
@@ -20,7 +24,8 @@ struct NeXtVladConfig {
   int64_t gating_reduction = 8;  // r: the SE gate squeezes H to H/r
   double dropout_rate = 0.5;     // on the concatenated VLAD encoding, training only
   int64_t num_classes = 3862;
-  std::string classifier = "logistic";  // the only classifier implemented so far
+  std::string classifier = "logistic";  // "logistic" or "moe" (models/moe_classifier.h)
+  int64_t moe_mixtures = 2;             // m, the experts per class of the "moe" classifier
   // tf.contrib.slim.batch_norm defaults (decay 0.999, epsilon 1e-3), which every BN of the TF model uses.
   double bn_momentum = 0.999;
   double bn_epsilon = 1e-3;
@@ -28,8 +33,8 @@ struct NeXtVladConfig {
   bool bn_excludes_padding = true;
 };
 
-// Checks sizes and divisibility (G and G/2 divide lambda*N, K and G even, r divides H); throws
-// std::invalid_argument naming the field.
+// Checks the names and sizes (K even; for NeXtVLAD G even and G, G/2 dividing lambda*N; r divides H;
+// at least one mixture); throws std::invalid_argument naming the field.
 void validate(const NeXtVladConfig& config);
 
 // Trainable elements of the model built from `config`, from the shapes alone: weights, biases, cluster

@@ -37,6 +37,8 @@ struct TrainOptions {
   std::string layout = "2018";
   int64_t k = 10, classes = 0, max_frames = 300;
   int64_t cluster_size = 128, groups = 8, expansion = 2, hidden = 2048, gating_reduction = 8;
+  std::string aggregation = "nextvlad", classifier = "logistic";
+  int64_t moe_mixtures = 2;
   double dropout = 0.5;
   double label_weight = 1.0, prediction_weight = 0.0, representation_weight = 0.0, temperature = 1.0;
   double learning_rate = 2e-4, decay_rate = 0.8, l2 = 1e-5, clip_norm = 1.0;
@@ -119,6 +121,9 @@ models::TrainerConfig trainer_config(const TrainOptions& o, const data::YouTube8
   c.model.expansion = o.expansion;
   c.model.hidden_size = o.hidden;
   c.model.gating_reduction = o.gating_reduction;
+  c.model.aggregation = o.aggregation;
+  c.model.classifier = o.classifier;
+  c.model.moe_mixtures = o.moe_mixtures;
   c.model.dropout_rate = o.dropout;
   c.teacher_checkpoint = o.teacher;
   c.weights = {o.label_weight, o.prediction_weight, o.representation_weight};
@@ -311,6 +316,15 @@ CommandAction setup_train(CLI::App& app) {
   app.add_option("--expansion", o->expansion, "NeXtVLAD expansion lambda")->capture_default_str();
   app.add_option("--hidden", o->hidden, "hidden size H")->capture_default_str();
   app.add_option("--gating-reduction", o->gating_reduction, "SE gating reduction r")->capture_default_str();
+  app.add_option("--aggregation", o->aggregation, "frame aggregation: nextvlad or netvlad")
+      ->check(CLI::IsMember({"nextvlad", "netvlad"}))
+      ->capture_default_str();
+  app.add_option("--classifier", o->classifier, "video-level classifier: logistic or moe")
+      ->check(CLI::IsMember({"logistic", "moe"}))
+      ->capture_default_str();
+  app.add_option("--moe-mixtures", o->moe_mixtures, "experts per class of the moe classifier")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--dropout", o->dropout, "dropout rate on the encoding")->capture_default_str();
   app.add_option("--learning-rate", o->learning_rate, "Adam base learning rate")->capture_default_str();
   app.add_option("--decay-rate", o->decay_rate, "learning-rate factor per decay period")->capture_default_str();

@@ -4,7 +4,8 @@ PyTorch reference (nextvlad_torch.py) on seeded random weights and inputs, for t
 
 Usage: /usr/bin/python3 bench/reference/make_nextvlad_golden.py [output path]
 
-Two cases, "tiny" and "medium", share the file; each tensor is named "<case>:<kind>.<name>":
+Four cases share the file: "tiny" and "medium" (NeXtVLAD, logistic classifier), "moe" (NeXtVLAD with the
+mixture-of-experts classifier) and "netvlad" (NetVLAD aggregation); each tensor is named "<case>:<kind>.<name>":
   <case>:param.<name>   weights and batch-norm buffers before the step (the engine's names and layouts)
   <case>:input.*        frames_rgb [B, M, N_rgb], frames_audio [B, M, N_audio], frame_counts (I32),
                         labels [B, C], teacher_encoding [B, E], teacher_logits [B, C]
@@ -38,8 +39,19 @@ CASES = {
                           expansion=2, hidden_size=16, gating_reduction=4, num_classes=11,
                           bn_momentum=0.9, bn_epsilon=1e-2, bn_excludes_padding=False),
                [7, 3, 5, 1], 5678),
+    # the mixture-of-experts classifier with 3 experts per class
+    "moe": (ref.Config(rgb_feature_size=6, audio_feature_size=4, max_frames=5, cluster_size=4, groups=2,
+                       expansion=2, hidden_size=8, gating_reduction=2, num_classes=5,
+                       classifier="moe", moe_mixtures=3),
+            [4, 3, 5], 4321),
+    # NetVLAD blocks (rgb K=4, audio K=2) under the same head; a student-length input
+    "netvlad": (ref.Config(rgb_feature_size=8, audio_feature_size=4, max_frames=8, cluster_size=4, groups=2,
+                           expansion=2, hidden_size=8, gating_reduction=2, num_classes=6,
+                           aggregation="netvlad"),
+                [6, 2, 4], 8765),
 }
-FRAMES = {"tiny": 5, "medium": 7}  # the input's frame axis (medium: shorter than max_frames, as a student's)
+# The input's frame axis (medium and netvlad: shorter than max_frames, as a student's).
+FRAMES = {"tiny": 5, "medium": 7, "moe": 5, "netvlad": 6}
 TRAINED_PREDICTION_LOSS = "prediction.categorical-kl.T1"
 
 

@@ -1,5 +1,7 @@
 """NeXtVLAD video classifier and the distillation losses in plain PyTorch, written from the model description
 (shared/reference/paper-and-nextvlad.md sections 2.1-2.2 and 3.4-3.5), as the reference of the golden test.
+The model's two options are here too: NetVLAD aggregation instead of NeXtVLAD (section 6.2) and the
+YouTube-8M starter code's mixture-of-experts classifier instead of the logistic one.
 
 Parameters live in a flat dict keyed by the engine's checkpoint names, in the engine's layouts (linear
 weights [out, in], "cluster_weights" [lambda*N, G*K], "cluster_weights2" [D_g, K]), so one set of tensors
@@ -29,6 +31,9 @@ class Config:
     bn_epsilon: float = 1e-3
     bn_excludes_padding: bool = True
     dropout_rate: float = 0.0
+    aggregation: str = "nextvlad"  # or "netvlad"
+    classifier: str = "logistic"   # or "moe"
+    moe_mixtures: int = 2
 
     def block_shapes(self):
         """(prefix, N, K, G) of the rgb and the audio block: the audio block has K/2 clusters, G/2 groups."""
@@ -36,6 +41,8 @@ class Config:
                 ("audio_vlad", self.audio_feature_size, self.cluster_size // 2, self.groups // 2)]
 
     def encoding_size(self):
+        if self.aggregation == "netvlad":
+            return sum(k * n for _, n, k, _ in self.block_shapes())
         return sum(k * self.expansion * n // g for _, n, k, g in self.block_shapes())
 
     def metadata(self):
@@ -54,6 +61,11 @@ def parameter_shapes(config):
         shapes[prefix + ".running_var"] = ((channels,), "var")
 
     for prefix, n, k, g in config.block_shapes():
+        if config.aggregation == "netvlad":
+            shapes[prefix + ".cluster_weights"] = ((n, k), "weight")
+            batch_norm(prefix + ".cluster_bn", k)
+            shapes[prefix + ".cluster_weights2"] = ((n, k), "weight")
+            continue
         e = config.expansion * n
         shapes[prefix + ".expansion.weight"] = ((e, n), "weight")
         shapes[prefix + ".expansion.bias"] = ((e,), "bias")
@@ -70,8 +82,15 @@ def parameter_shapes(config):
     shapes["gating.fc1.weight"] = ((squeezed, h), "weight")
     batch_norm("gating.bn", squeezed)
     shapes["gating.fc2.weight"] = ((h, squeezed), "weight")
-    shapes["classifier.weight"] = ((c, h), "weight")
-    shapes["classifier.bias"] = ((c,), "bias")
+    if config.classifier == "moe":
+        m = config.moe_mixtures
+        shapes["classifier.gate.weight"] = ((c * (m + 1), h), "weight")
+        shapes["classifier.gate.bias"] = ((c * (m + 1),), "bias")
+        shapes["classifier.experts.weight"] = ((c * m, h), "weight")
+        shapes["classifier.experts.bias"] = ((c * m,), "bias")
+    else:
+        shapes["classifier.weight"] = ((c, h), "weight")
+        shapes["classifier.bias"] = ((c,), "bias")
     return shapes
 
 
@@ -126,6 +145,40 @@ def nextvlad_block(frames, mask, params, prefix, clusters, groups, config):
     return batch_norm_train(vlad.reshape(batch, group_dim * clusters), params, prefix + ".vlad_bn", config)
 
 
+def netvlad_block(frames, mask, params, prefix, clusters, config):
+    """frames [B, M, N] -> [B, N * K], feature index d * K + k, unit L2 norm per video."""
+    batch, length, n = frames.shape
+    p = lambda name: params[prefix + "." + name]
+    # Soft assignment of each frame to the K clusters: FC without bias, BN over frame rows, softmax over K;
+    # zero on padded frames.
+    assignment_logits = frames.reshape(batch * length, n) @ p("cluster_weights")  # [B*M, K]
+    row_mask = mask.reshape(-1) if config.bn_excludes_padding else None
+    assignment_logits = batch_norm_train(assignment_logits, params, prefix + ".cluster_bn", config, row_mask)
+    assignment = torch.softmax(assignment_logits, dim=-1).reshape(batch, length, clusters) * mask.unsqueeze(-1)
+    # y[b, d, k] = sum over frames i of a[b,i,k] * (x[b,i,d] - c[d,k]), the residuals spelled out.
+    residuals = frames.unsqueeze(-1) - p("cluster_weights2").reshape(1, 1, n, clusters)  # [B, M, N, K]
+    vlad = (assignment.unsqueeze(2) * residuals).sum(dim=1)                              # [B, N, K]
+    # Intra-normalisation per cluster, then the global L2 normalisation of the flat vector.
+    vlad = vlad / torch.sqrt(torch.clamp((vlad * vlad).sum(dim=1, keepdim=True), min=1e-12))
+    flat = vlad.reshape(batch, n * clusters)
+    return flat / torch.sqrt(torch.clamp((flat * flat).sum(dim=1, keepdim=True), min=1e-12))
+
+
+MOE_EPSILON = 1e-7
+
+
+def moe_logits(hidden, params, config):
+    """Mixture of experts: per class a softmax gate over m experts and a dummy one, p = sum_e gate_e *
+    sigmoid(expert_e); returns logit(p) with p clamped to [1e-7, 1 - 1e-7]."""
+    m, c = config.moe_mixtures, config.num_classes
+    gates = torch.softmax(F.linear(hidden, params["classifier.gate.weight"], params["classifier.gate.bias"])
+                          .reshape(-1, c, m + 1), dim=-1)
+    experts = torch.sigmoid(F.linear(hidden, params["classifier.experts.weight"], params["classifier.experts.bias"])
+                            .reshape(-1, c, m))
+    probability = torch.clamp((gates[..., :m] * experts).sum(dim=-1), MOE_EPSILON, 1 - MOE_EPSILON)
+    return torch.log(probability) - torch.log1p(-probability)
+
+
 def forward(params, config, frames_rgb, frames_audio, frame_counts):
     """Training-mode forward pass (dropout rate 0). Returns dict(logits, encoding, hidden)."""
     if config.dropout_rate != 0.0:
@@ -133,7 +186,10 @@ def forward(params, config, frames_rgb, frames_audio, frame_counts):
     mask = frame_mask(frame_counts, frames_rgb.shape[1], frames_rgb.dtype)
     encodings = []
     for (prefix, _, clusters, groups), frames in zip(config.block_shapes(), (frames_rgb, frames_audio)):
-        encodings.append(nextvlad_block(frames, mask, params, prefix, clusters, groups, config))
+        if config.aggregation == "netvlad":
+            encodings.append(netvlad_block(frames, mask, params, prefix, clusters, config))
+        else:
+            encodings.append(nextvlad_block(frames, mask, params, prefix, clusters, groups, config))
     encoding = torch.cat(encodings, dim=1)
     # Hidden FC without bias, BN, no ReLU.
     hidden = batch_norm_train(encoding @ params["hidden.weight"].t(), params, "hidden_bn", config)
@@ -141,7 +197,10 @@ def forward(params, config, frames_rgb, frames_audio, frame_counts):
     squeezed = torch.relu(batch_norm_train(hidden @ params["gating.fc1.weight"].t(), params, "gating.bn", config))
     gates = torch.sigmoid(squeezed @ params["gating.fc2.weight"].t())
     gated = hidden * gates
-    logits = gated @ params["classifier.weight"].t() + params["classifier.bias"]
+    if config.classifier == "moe":
+        logits = moe_logits(gated, params, config)
+    else:
+        logits = gated @ params["classifier.weight"].t() + params["classifier.bias"]
     return {"logits": logits, "encoding": encoding, "hidden": gated}
 
 

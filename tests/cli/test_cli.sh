@@ -53,6 +53,9 @@ expect make_data_same_seed 0 "" -- "$fewerframes" make-data --out "$work/again" 
   --videos-per-shard 4 --classes 50 --max-frames 80
 expect make_data_reproducible 0 "" -- cmp "$work/y8m/frame/train0001.tfrecord" "$work/again/frame/train0001.tfrecord"
 expect train_dry_run 0 "parameters: 88,?889,?378" -- "$fewerframes" train --dry-run
+expect train_dry_run_moe 0 "parameters: 120,?542,?330" -- "$fewerframes" train --dry-run --classifier moe
+expect train_dry_run_netvlad 0 "parameters: 294,?458,?006" -- "$fewerframes" train --dry-run --aggregation netvlad
+expect train_bad_classifier 105 "--classifier" -- "$fewerframes" train --dry-run --classifier softmax
 
 json=$("$fewerframes" inspect --json "$work/y8m/frame/train0000.tfrecord" 2>/dev/null)
 if "$python" -c 'import json, sys

@@ -10,6 +10,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "models/nextvlad.h"
+#include "models/nextvlad_block.h"
 #include "models/nextvlad_cost.h"
 #include "op_cases/gradient_check.h"
 
@@ -228,9 +229,14 @@ TEST_CASE("NeXtVLAD parameter count, names and regularisation", "[nextvlad]") {
   CHECK(regularized == std::set<std::string>{"classifier.weight", "classifier.bias"});
   CHECK(buffers == 2 * 6);  // running mean and variance of the 6 batch norms
   CHECK_THROWS_AS([] {
-    NeXtVladConfig moe = tiny_config();
-    moe.classifier = "moe";
-    return parameter_count(moe);
+    NeXtVladConfig unknown = tiny_config();
+    unknown.classifier = "softmax";
+    return parameter_count(unknown);
+  }(), std::invalid_argument);
+  CHECK_THROWS_AS([] {
+    NeXtVladConfig unknown = tiny_config();
+    unknown.aggregation = "fisher";
+    return parameter_count(unknown);
   }(), std::invalid_argument);
 }
 
@@ -242,11 +248,17 @@ TEST_CASE("NeXtVLAD config: the JSON form round-trips and rejects unknown fields
   config.groups = 4;
   config.dropout_rate = 0.25;
   config.bn_excludes_padding = false;
+  config.aggregation = "netvlad";
+  config.classifier = "moe";
+  config.moe_mixtures = 3;
   ff::NeXtVladConfig back = ff::nextvlad_config_from_json(ff::to_json(config));
   CHECK(back.cluster_size == 16);
   CHECK(back.groups == 4);
   CHECK(back.dropout_rate == 0.25);
   CHECK_FALSE(back.bn_excludes_padding);
+  CHECK(back.aggregation == "netvlad");
+  CHECK(back.classifier == "moe");
+  CHECK(back.moe_mixtures == 3);
   CHECK(ff::to_json(back) == ff::to_json(config));
   CHECK(ff::nextvlad_config_from_json(nlohmann::json::object()).cluster_size == 128);  // absent: the default
   CHECK_THROWS_WITH(ff::nextvlad_config_from_json({{"clusters", 3}}), Catch::Matchers::Contains("clusters"));

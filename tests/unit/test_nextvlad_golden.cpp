@@ -65,6 +65,9 @@ NeXtVladConfig config_of(const GoldenFile& golden, const std::string& c) {
   config.bn_epsilon = real("bn_epsilon");
   config.bn_excludes_padding = integer("bn_excludes_padding") != 0;
   config.dropout_rate = real("dropout_rate");
+  config.aggregation = golden.metadata(c + ".aggregation");
+  config.classifier = golden.metadata(c + ".classifier");
+  config.moe_mixtures = integer("moe_mixtures");
   return config;
 }
 
@@ -101,8 +104,13 @@ models::PredictionLoss prediction_kind_of(const std::string& loss_name) {
 }
 double temperature_of(const std::string& loss_name) { return std::stod(loss_name.substr(loss_name.rfind(".T") + 2)); }
 
+struct CaseResult {
+  std::vector<Comparison> comparisons;
+  size_t parameters = 0;  // trainable tensors and buffers of the model
+};
+
 // Runs one golden case through the engine and returns the error of every compared tensor.
-std::vector<Comparison> run_case(const GoldenFile& golden, const std::string& c) {
+CaseResult run_case(const GoldenFile& golden, const std::string& c) {
   const std::string prefix = c + ":";
   const NeXtVladConfig config = config_of(golden, c);
   Generator init(1);
@@ -171,7 +179,7 @@ std::vector<Comparison> run_case(const GoldenFile& golden, const std::string& c)
   }
   compare("grad.input.frames_rgb", rgb.grad());
   compare("grad.input.frames_audio", audio.grad());
-  return results;
+  return {results, loaded};
 }
 
 }  // namespace
@@ -179,11 +187,15 @@ std::vector<Comparison> run_case(const GoldenFile& golden, const std::string& c)
 TEST_CASE("NeXtVLAD outputs, losses and gradients match the PyTorch reference", "[golden][nextvlad]") {
   const GoldenFile golden(kGoldenPath);
   const std::vector<std::string> cases = split_commas(golden.metadata("cases"));
-  REQUIRE(cases.size() == 2);
+  REQUIRE(cases == std::vector<std::string>{"tiny", "medium", "moe", "netvlad"});
   for (const std::string& c : cases) {
-    std::vector<Comparison> results = run_case(golden, c);
-    // Parameters (10 per NeXtVLAD block, 9 in the head) + 12 BN buffers + 3 outputs + 8 losses + 2 inputs.
-    CHECK(results.size() == 29 + 12 + 3 + 8 + 2);
+    CaseResult result = run_case(golden, c);
+    const std::vector<Comparison>& results = result.comparisons;
+    // Every parameter and BN buffer, 3 outputs, 8 losses, 2 input gradients. Logistic NeXtVLAD: 29 + 12
+    // parameters; MoE adds 2 (gate and experts instead of one FC); NetVLAD blocks have 4 + 2 instead of 10 + 4.
+    const size_t parameters = c == "moe" ? 31 + 12 : c == "netvlad" ? 17 + 8 : 29 + 12;
+    CHECK(result.parameters == parameters);
+    CHECK(results.size() == parameters + 3 + 8 + 2);
     auto worst = std::max_element(results.begin(), results.end(),
                                   [](const Comparison& a, const Comparison& b) { return a.error < b.error; });
     INFO("case " << c << ": worst normwise relative error " << worst->error << " in " << worst->name);
