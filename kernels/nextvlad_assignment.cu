@@ -93,7 +93,7 @@ __global__ void forward_kernel(NeXtVladAssignmentInputs<T> in, T* out) {
 template <class T>
 __global__ void sums_partial_kernel(NeXtVladAssignmentInputs<T> in, const T* dout, int64_t rows_per_split,
                                     int warps, T* partial) {
-  extern __shared__ unsigned char shared_bytes[];
+  extern __shared__ __align__(16) unsigned char shared_bytes[];
   T* accumulators = reinterpret_cast<T*>(shared_bytes);
   const int lane = int(threadIdx.x % kWarp), warp = int(threadIdx.x / kWarp);
   const int64_t k_count = in.clusters, g = blockIdx.y, base = g * k_count;

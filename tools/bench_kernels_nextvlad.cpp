@@ -105,7 +105,7 @@ std::vector<KernelMeasurement> bench_assignment(const NeXtVladProblem& p, const 
     FF_RUN_KERNEL(device, batch_norm_update_running<float>, mean.data<float>(), variance.data<float>(), channels,
                   0.999f, running_mean.data<float>(), running_var.data<float>());
     FF_RUN_KERNEL(device, nextvlad_assignment_forward<float>, in, out.data<float>());
-    return 0;
+    return out;  // kept until the interval ends, as time_median_ms expects
   });
   // Backward in training: the sums pass, then dz and dl.
   double backward_ms = time_median_ms(device, context.repeats, [&] {
@@ -114,7 +114,7 @@ std::vector<KernelMeasurement> bench_assignment(const NeXtVladProblem& p, const 
     FF_RUN_KERNEL(device, nextvlad_assignment_backward<float>, in, dout.data<float>(), mask.data<float>(),
                   count.data<float>(), sum_dy.data<float>(), sum_dy_xhat.data<float>(), dlogits.data<float>(),
                   dattention.data<float>());
-    return 0;
+    return dlogits;
   });
   // Elementwise and memory-bound: no FLOP count (its fraction of a GEMM peak would mean nothing).
   return {{"nextvlad_assignment_forward", p.shape_text(false), forward_ms, assignment_forward_bytes(p), 0.0},
@@ -141,14 +141,14 @@ std::vector<KernelMeasurement> bench_aggregation(const NeXtVladProblem& p, const
     FF_RUN_KERNEL(device, nextvlad_aggregation_forward<float>, shape, assignment.data<float>(),
                   features.data<float>(), centres.data<float>(), epsilon, vlad.data<float>(), sums.data<float>(),
                   norms.data<float>());
-    return 0;
+    return vlad;
   });
   double backward_ms = time_median_ms(device, context.repeats, [&] {
     FF_RUN_KERNEL(device, nextvlad_aggregation_backward<float>, shape, dvlad.data<float>(), vlad.data<float>(),
                   norms.data<float>(), sums.data<float>(), assignment.data<float>(), features.data<float>(),
                   centres.data<float>(), epsilon, dresidual.data<float>(), dsums.data<float>(),
                   dassignment.data<float>(), dfeatures.data<float>(), dcentres.data<float>());
-    return 0;
+    return dassignment;
   });
   const double gemm = aggregation_gemm_flops(p);
   return {{"nextvlad_aggregation_forward", p.shape_text(true), forward_ms, aggregation_forward_bytes(p), gemm},
