@@ -103,7 +103,8 @@ __global__ void centres_gradient_kernel(NeXtVladAggregationShape shape, const T*
   FF_CUDA_KERNEL_LOOP(e, block) {
     const int64_t k = e % shape.clusters;
     T total = T(0);
-    for (int64_t b = 0; b < shape.batch; ++b) total += assignment_sum[b * shape.clusters + k] * dresidual[b * block + e];
+    for (int64_t b = 0; b < shape.batch; ++b)
+      total += assignment_sum[b * shape.clusters + k] * dresidual[b * block + e];
     dcentres[e] = -total;
   }
 }

@@ -74,7 +74,8 @@ void nextvlad_aggregation_backward(const NeXtVladAggregationShape& shape, const 
       const T *dv = dvlad + b * block, *v = vlad + b * block, *n = norms + b * k_count;
       T* dr = dresidual + b * block;
       for (int64_t d = 0; d < d_count; ++d)
-        for (int64_t k = 0; k < k_count; ++k) dots[size_t(k)] += double(dv[d * k_count + k]) * double(v[d * k_count + k]);
+        for (int64_t k = 0; k < k_count; ++k)
+          dots[size_t(k)] += double(dv[d * k_count + k]) * double(v[d * k_count + k]);
       for (int64_t d = 0; d < d_count; ++d)
         for (int64_t k = 0; k < k_count; ++k) {
           double correction = n[k] <= clamp_norm ? 0.0 : dots[size_t(k)];

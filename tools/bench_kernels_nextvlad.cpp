@@ -127,7 +127,8 @@ std::vector<KernelMeasurement> bench_aggregation(const NeXtVladProblem& p, const
   Generator generator(4321);
   Tensor assignment = Tensor::uniform({shape.batch, shape.rows, shape.clusters}, 0.0, 2.0 / double(p.clusters),
                                       generator, DType::Float32, device);
-  Tensor features = Tensor::normal({shape.batch, shape.rows, shape.features}, 0.0, 1.0, generator, DType::Float32, device);
+  Tensor features =
+      Tensor::normal({shape.batch, shape.rows, shape.features}, 0.0, 1.0, generator, DType::Float32, device);
   Tensor centres = Tensor::normal({shape.features, shape.clusters}, 0.0, 0.1, generator, DType::Float32, device);
   Tensor vlad = Tensor::empty({shape.batch, shape.features, shape.clusters}, DType::Float32, device);
   Tensor sums = Tensor::empty({shape.batch, shape.clusters}, DType::Float32, device), norms = Tensor::empty_like(sums);

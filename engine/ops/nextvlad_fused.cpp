@@ -77,9 +77,8 @@ Tensor nextvlad_assignment(const Tensor& cluster_logits, const Tensor& attention
                     rstd.data<T>());
     }
     NeXtVladAssignmentInputs<T> in{cluster_logits.data<T>(), attention_logits.data<T>(), frame_mask.data<T>(),
-                                   mean.data<T>(),           rstd.data<T>(),             data_or_null<T>(gamma),
-                                   data_or_null<T>(beta),    rows,                       groups,
-                                   channels / groups};
+                                   mean.data<T>(), rstd.data<T>(), data_or_null<T>(gamma), data_or_null<T>(beta),
+                                   rows, groups, channels / groups};
     FF_RUN_KERNEL(device, nextvlad_assignment_forward<T>, in, out.data<T>());
   });
 
@@ -95,9 +94,8 @@ Tensor nextvlad_assignment(const Tensor& cluster_logits, const Tensor& attention
         const bool need_sums = (needs[0] && training) || needs[2] || needs[3];
         visit_float_dtype(dout.dtype(), "nextvlad_assignment backward", [&]<class T>() {
           NeXtVladAssignmentInputs<T> in{saved_logits.data<T>(), saved_attention.data<T>(), saved_mask.data<T>(),
-                                         mean.data<T>(),         rstd.data<T>(),            data_or_null<T>(saved_gamma),
-                                         data_or_null<T>(saved_beta), rows,                 groups,
-                                         channels / groups};
+                                         mean.data<T>(), rstd.data<T>(), data_or_null<T>(saved_gamma),
+                                         data_or_null<T>(saved_beta), rows, groups, channels / groups};
           if (need_sums) {
             sum_dy = Tensor::empty({channels}, dout.dtype(), dout.device());
             sum_dy_xhat = Tensor::empty({channels}, dout.dtype(), dout.device());

@@ -27,7 +27,8 @@ Tensor assignment_inference(const std::vector<Tensor>& in) {
 }
 
 std::vector<InputSpec> assignment_inputs(int64_t rows, int64_t groups, int64_t clusters) {
-  return {{{rows, groups * clusters}}, {{rows, groups}}, {{groups * clusters}}, {{groups * clusters}}, {{rows}, K::Mask}};
+  const int64_t channels = groups * clusters;
+  return {{{rows, channels}}, {{rows, groups}}, {{channels}}, {{channels}}, {{rows}, K::Mask}};
 }
 
 const RegisterOpCase cases[] = {
@@ -44,8 +45,9 @@ const RegisterOpCase cases[] = {
     RegisterOpCase({"nextvlad_assignment_training_nonlinear_after",  // the objective is not linear in the output
                     assignment_inputs(6, 2, 3),
                     [](auto& in) { return square(assignment_training(in, true)); }}),
-    RegisterOpCase(
-        {"nextvlad_assignment_inference", assignment_inputs(6, 2, 4), [](auto& in) { return assignment_inference(in); }}),
+    RegisterOpCase({"nextvlad_assignment_inference",
+                    assignment_inputs(6, 2, 4),
+                    [](auto& in) { return assignment_inference(in); }}),
     // assignment [B, R, K], features [B, R, D], centres [D, K]
     RegisterOpCase({"nextvlad_aggregation",
                     {{{3, 5, 4}, K::Unit}, {{3, 5, 6}}, {{6, 4}}},
