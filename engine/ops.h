@@ -71,4 +71,22 @@ Tensor dropout(const Tensor& x, double rate, bool training, Generator& generator
 // Elementwise max(x, 0) - x * z + log(1 + exp(-|x|)): binary cross-entropy of sigmoid(x) against z.
 Tensor bce_with_logits(const Tensor& logits, const Tensor& labels);
 
+
+// ---- fused NeXtVLAD kernels (nextvlad_fused.cpp); the composed ops above are their reference
+// The soft assignment of a NeXtVLAD block in one op (kernels/nextvlad_assignment.h): cluster logits
+// z [rows, G*K] through the cluster batch norm (as batch_norm: gamma, beta, running statistics updated in
+// training), softmax over each group's K clusters, times sigmoid(attention_logits [rows, G]) and the 0/1
+// frame_mask [rows]. Returns [rows, G*K]. With `statistics_exclude_padding` the training statistics are
+// taken over the rows whose mask is 1, else over all rows. Gradients flow to z, the attention logits,
+// gamma and beta.
+Tensor nextvlad_assignment(const Tensor& cluster_logits, const Tensor& attention_logits, const Tensor& frame_mask,
+                           const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                           const Tensor& running_var, bool training, bool statistics_exclude_padding,
+                           const BatchNormOptions& options = {});
+// The residual aggregation and intra-normalisation of a NeXtVLAD block (kernels/nextvlad_aggregation.h):
+// assignment [B, R, K], grouped features [B, R, D], centres [D, K] -> [B, D, K], each cluster's D-vector of
+// sum_i a (x - c) L2-normalised as l2_normalize(.., axis 1, epsilon). Gradients flow to all three inputs.
+Tensor nextvlad_aggregation(const Tensor& assignment, const Tensor& features, const Tensor& centres,
+                            double epsilon = 1e-12);
+
 }  // namespace ff

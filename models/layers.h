@@ -37,6 +37,12 @@ class BatchNormLayer {
                  const Tensor& row_mask = Tensor()) const;
   static int64_t parameter_count(int64_t channels) { return 2 * channels; }
 
+  // The tensors themselves, for fused ops that apply this batch norm inside a larger kernel.
+  const Tensor& weight() const { return weight_; }
+  const Tensor& bias() const { return bias_; }
+  const Tensor& running_mean() const { return running_mean_; }
+  const Tensor& running_var() const { return running_var_; }
+
  private:
   Tensor weight_, bias_, running_mean_, running_var_;
 };

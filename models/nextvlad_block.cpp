@@ -40,15 +40,42 @@ Tensor NeXtVladBlock::forward(const Tensor& frames, const Tensor& frame_mask, bo
   if (frame_mask.shape() != Shape{batch, length})
     throw std::invalid_argument(prefix_ + ": frame mask " + frame_mask.str() + " does not match frames " +
                                 frames.str());
-  const int64_t g = shape_.groups, k = shape_.cluster_size, dg = shape_.group_size();
   const int64_t rows = batch * length;
 
   // 1. Expansion: [B*M, N] -> [B*M, lambda*N].
   Tensor expanded = bias_add(linear(reshape(frames, {rows, shape_.feature_size}), expansion_weight_), expansion_bias_);
-  // 2. Group attention, zero on padded frames: [B*M, G] -> [B, M*G, 1] (row i*G+g is frame i, group g).
+  // 2. Group attention logits [B*M, G] (the sigmoid and the frame mask come with the assignment).
+  Tensor attention_logits = bias_add(linear(expanded, attention_weight_), attention_bias_);
   Tensor row_mask = reshape(frame_mask, {rows});
-  Tensor attention = mul(sigmoid(bias_add(linear(expanded, attention_weight_), attention_bias_)),
-                         reshape(frame_mask, {rows, 1}));
+  Tensor vlad = path_ == NeXtVladPath::Fused
+                    ? aggregate_fused(expanded, attention_logits, row_mask, batch, length, training,
+                                      bn_excludes_padding, bn_options)
+                    : aggregate_composed(expanded, attention_logits, row_mask, batch, length, training,
+                                         bn_excludes_padding, bn_options);
+  // 8. Flatten (d-major, k-minor) and batch norm over the videos.
+  return vlad_bn_.forward(reshape(vlad, {batch, shape_.output_size()}), training, bn_options);
+}
+
+Tensor NeXtVladBlock::aggregate_fused(const Tensor& expanded, const Tensor& attention_logits, const Tensor& row_mask,
+                                      int64_t batch, int64_t length, bool training, bool bn_excludes_padding,
+                                      const BatchNormOptions& bn_options) const {
+  const int64_t g = shape_.groups, k = shape_.cluster_size, dg = shape_.group_size();
+  // 3-4. Cluster logits [B*M, G*K], then batch norm, softmax over K, attention and mask in one op.
+  Tensor activation = nextvlad_assignment(matmul(expanded, cluster_weights_), attention_logits, row_mask,
+                                          cluster_bn_.weight(), cluster_bn_.bias(), cluster_bn_.running_mean(),
+                                          cluster_bn_.running_var(), training, bn_excludes_padding, bn_options);
+  // 5-7. Residual aggregation against the centres and intra-normalisation: [B, D_g, K].
+  return nextvlad_aggregation(reshape(activation, {batch, length * g, k}), reshape(expanded, {batch, length * g, dg}),
+                              centres_);
+}
+
+Tensor NeXtVladBlock::aggregate_composed(const Tensor& expanded, const Tensor& attention_logits,
+                                         const Tensor& row_mask, int64_t batch, int64_t length, bool training,
+                                         bool bn_excludes_padding, const BatchNormOptions& bn_options) const {
+  const int64_t g = shape_.groups, k = shape_.cluster_size, dg = shape_.group_size();
+  const int64_t rows = batch * length;
+  // 2. Group attention, zero on padded frames: [B*M, G] -> [B, M*G, 1] (row i*G+g is frame i, group g).
+  Tensor attention = mul(sigmoid(attention_logits), reshape(row_mask, {rows, 1}));
   attention = reshape(attention, {batch, length * g, 1});
   // 3. Soft assignment: logits [B*M, G*K], batch norm over the frame rows, softmax over K.
   Tensor logits = matmul(expanded, cluster_weights_);
@@ -62,9 +89,7 @@ Tensor NeXtVladBlock::forward(const Tensor& frames, const Tensor& frame_mask, bo
   Tensor grouped = reshape(expanded, {batch, length * g, dg});
   Tensor vlad = sub(transpose(matmul(activation, grouped, true, false), 1, 2), centre_term);
   // 7. Intra-normalisation: each cluster's D_g-vector separately.
-  vlad = l2_normalize(vlad, 1);
-  // 8. Flatten (d-major, k-minor) and batch norm over the videos.
-  return vlad_bn_.forward(reshape(vlad, {batch, dg * k}), training, bn_options);
+  return l2_normalize(vlad, 1);
 }
 
 }  // namespace ff

@@ -22,6 +22,11 @@ struct NeXtVladBlockShape {
   int64_t parameter_count() const;  // trainable elements, BN gamma/beta included
 };
 
+// How forward computes steps 3-7: the fused ops (nextvlad_assignment, nextvlad_aggregation; the default)
+// or the composition of generic ops that follows the TF code step by step and serves as their reference.
+// Both use the same parameters, so checkpoints do not depend on the path.
+enum class NeXtVladPath { Fused, Composed };
+
 class NeXtVladBlock {
  public:
   // Registers the block's parameters under `prefix` ("video_vlad") and initialises them.
@@ -34,10 +39,21 @@ class NeXtVladBlock {
                  const BatchNormOptions& bn_options) const;
 
   const NeXtVladBlockShape& shape() const { return shape_; }
+  void set_path(NeXtVladPath path) { path_ = path; }
+  NeXtVladPath path() const { return path_; }
 
  private:
+  // Steps 3-7 from the expanded features [B*M, lambda*N] and the attention logits [B*M, G], both ways.
+  Tensor aggregate_fused(const Tensor& expanded, const Tensor& attention_logits, const Tensor& row_mask,
+                         int64_t batch, int64_t length, bool training, bool bn_excludes_padding,
+                         const BatchNormOptions& bn_options) const;
+  Tensor aggregate_composed(const Tensor& expanded, const Tensor& attention_logits, const Tensor& row_mask,
+                            int64_t batch, int64_t length, bool training, bool bn_excludes_padding,
+                            const BatchNormOptions& bn_options) const;
+
   NeXtVladBlockShape shape_;
   std::string prefix_;
+  NeXtVladPath path_ = NeXtVladPath::Fused;
   Tensor expansion_weight_, expansion_bias_;  // [lambda*N, N], [lambda*N]
   Tensor attention_weight_, attention_bias_;  // [G, lambda*N], [G]
   Tensor cluster_weights_;                    // [lambda*N, G*K] (the TF layout: no ".weight", no transpose)
