@@ -41,6 +41,7 @@ struct KernelsOptions {
 
 constexpr int kDefaultCpuRepeats = 3;
 constexpr int kDefaultCudaRepeats = 10;
+constexpr int kMinimumPeakRepeats = 3;
 constexpr uint64_t kInputSeed = 4321;
 
 struct Peaks {
@@ -59,7 +60,7 @@ double measure_copy_gbps(Device device, int64_t bytes, int repeats) {
   if (device.is_cuda()) {
     ms = time_median_ms(device, repeats, [&] {
       target.copy_from(source);
-      return 0;
+      return target;  // time_median_ms keeps what the run returns until its interval ends
     });
   } else {
     const uint8_t* from = source.data<uint8_t>();
@@ -71,7 +72,7 @@ double measure_copy_gbps(Device device, int64_t bytes, int repeats) {
         const int64_t begin = bytes * thread / threads, end = bytes * (thread + 1) / threads;
         std::memcpy(to + begin, from + begin, size_t(end - begin));
       }
-      return 0;
+      return target;
     });
   }
   return 2.0 * double(bytes) / (ms * 1e6);
@@ -86,14 +87,16 @@ double measure_gemm_tflops(Device device, int64_t edge, GemmPrecision precision,
   return 2.0 * double(edge) * double(edge) * double(edge) / (ms * 1e9);
 }
 
-Peaks measure_peaks(Device device, bool quick, int repeats) {
+Peaks measure_peaks(Device device, bool quick, int kernel_repeats) {
+  // Every fraction divides by these: a few runs at least, whatever --repeat asks of the kernels.
+  const int repeats = std::max(kernel_repeats, kMinimumPeakRepeats);
   Peaks peaks;
   if (device.is_cuda()) {
     peaks.copy_bytes = double(quick ? int64_t(64) << 20 : int64_t(1) << 30);
     peaks.gemm_edge = quick ? 2048 : 8192;
   } else {
-    peaks.copy_bytes = double(quick ? int64_t(16) << 20 : int64_t(256) << 20);
-    peaks.gemm_edge = quick ? 384 : 2048;
+    peaks.copy_bytes = double(quick ? int64_t(64) << 20 : int64_t(256) << 20);
+    peaks.gemm_edge = quick ? 1024 : 2048;
   }
   peaks.copy_gbps = measure_copy_gbps(device, int64_t(peaks.copy_bytes), repeats);
   fmt::print(stderr, "bench kernels: peak copy {:.1f} GB/s\n", peaks.copy_gbps);
@@ -119,7 +122,9 @@ Row make_row(const std::string& family, const KernelMeasurement& m, const Peaks&
   if (!(m.milliseconds > 0))
     throw std::runtime_error("bench kernels: family '" + family + "' reported a time of " +
                              std::to_string(m.milliseconds) + " ms for " + m.kernel);
-  Row row{family, m};
+  Row row;
+  row.family = family;
+  row.measurement = m;
   row.gbps = m.bytes / (m.milliseconds * 1e6);
   row.tflops = m.flops / (m.milliseconds * 1e9);
   if (m.bytes > 0 && peaks.copy_gbps > 0) row.memory_fraction = row.gbps / peaks.copy_gbps;

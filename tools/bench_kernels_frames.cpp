@@ -56,7 +56,7 @@ std::vector<KernelMeasurement> bench_frames(const KernelBenchContext& context) {
     double ms = time_median_ms(device, context.repeats, [&] {
       FF_RUN_KERNEL(device, dequantize_gather, batch, kFramesPerVideo, s.size, s.k, frames.data<uint8_t>(),
                     indices.data<int32_t>(), out.data<float>());
-      return 0;
+      return out;
     });
     results.push_back(measurement("dequantize_gather", shape, ms, traffic, 0.0));
 

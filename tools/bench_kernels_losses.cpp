@@ -71,7 +71,7 @@ std::vector<KernelMeasurement> bench_losses(const KernelBenchContext& context) {
                     t.student_logits.data<float>(), t.teacher_logits.data<float>(), t.labels.data<float>(),
                     t.student_encoding.data<float>(), t.teacher_encoding.data<float>(), t.row_stats.data<float>(),
                     t.terms.data<float>());
-      return 0;
+      return t.terms;
     });
     results.push_back({"distillation_loss_forward", shape, ms, forward_bytes, 0.0, ""});
 
@@ -82,7 +82,7 @@ std::vector<KernelMeasurement> bench_losses(const KernelBenchContext& context) {
                     t.student_logits.data<float>(), t.teacher_logits.data<float>(), t.labels.data<float>(),
                     t.student_encoding.data<float>(), t.teacher_encoding.data<float>(), t.row_stats.data<float>(),
                     t.dtotal.data<float>(), t.dlogits.data<float>(), t.dencoding.data<float>());
-      return 0;
+      return t.dlogits;
     });
     results.push_back({"distillation_loss_backward", shape, ms, backward_bytes, 0.0, ""});
 

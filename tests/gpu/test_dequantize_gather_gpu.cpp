@@ -17,7 +17,7 @@ class PoisonAllocations {
 };
 
 std::vector<uint8_t> frame_bytes(int64_t n, uint32_t salt) {
-  std::vector<uint8_t> bytes(size_t(n));
+  std::vector<uint8_t> bytes(static_cast<size_t>(n));
   for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t(((i + salt) * 2654435761u) >> 13);
   return bytes;
 }
