@@ -1,7 +1,9 @@
-// The three losses of teacher-student training (the paper's eqs. 1, 2 and 4), built from engine ops so
-// autograd gives their gradients. Each returns a scalar averaged over the batch. Teacher tensors are
-// passed detached by the caller when the teacher is frozen (serial mode); in parallel mode the caller
-// decides which losses reach the teacher.
+// The three losses of teacher-student training (the paper's eqs. 1, 2 and 4). Each separate loss below is
+// built from engine ops so autograd gives its gradient, and returns a scalar averaged over the batch: they
+// are the readable definitions, and the reference the fused version is tested against. Training uses
+// distillation_losses (at the end), which computes the weighted sum of all three in one fused kernel.
+// Teacher tensors are passed detached by the caller (serial mode: a frozen teacher; parallel mode: the
+// co-trained teacher learns from its own label loss only).
 #pragma once
 #include <string>
 
