@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "kernels/distillation_loss.h"
 
 namespace ff {
 
@@ -88,5 +89,25 @@ Tensor nextvlad_assignment(const Tensor& cluster_logits, const Tensor& attention
 // sum_i a (x - c) L2-normalised as l2_normalize(.., axis 1, epsilon). Gradients flow to all three inputs.
 Tensor nextvlad_aggregation(const Tensor& assignment, const Tensor& features, const Tensor& centres,
                             double epsilon = 1e-12);
+
+// ---- fused distillation loss (ops/distillation_loss.cpp)
+// The label, prediction and representation losses of teacher-student training in one fused op (the
+// formulas are in kernels/distillation_loss.h), each averaged over the batch and weighted into one total.
+// Inputs [batch, classes] (logits, labels) and [batch, encoding] (encodings); a term of weight 0 may leave
+// its inputs undefined. The teacher's outputs and the labels are constants: passing one that requires
+// gradients throws (detach it). Gradients flow to the student's logits and encoding.
+struct DistillationLossValues {
+  Tensor total;  // [] the weighted sum, differentiable
+  Tensor terms;  // [3] label, prediction, representation: unweighted, 0 for a term of weight 0, constant
+};
+DistillationLossValues distillation_loss(const Tensor& student_logits, const Tensor& student_encoding,
+                                         const Tensor& teacher_logits, const Tensor& teacher_encoding,
+                                         const Tensor& labels, const DistillationLossOptions& options);
+
+// ---- sampled frames from uint8 (ops/dequantize_gather.cpp)
+// frames uint8 [batch, frames, size], indices int32 [batch, k] -> float32 [batch, k, size]: the sampled
+// frames dequantised in one pass (kernels/dequantize_gather.h). Index -1 (or any index outside
+// [0, frames)) is a padding slot and holds what a zero byte dequantises to. Not differentiable.
+Tensor dequantize_gather(const Tensor& frames, const Tensor& indices);
 
 }  // namespace ff

@@ -35,7 +35,9 @@ void set_current_stream(cudaStream_t stream);
 // One cuBLAS handle per thread, bound to current_stream() each time it is fetched.
 cublasHandle_t cublas_handle();
 
-// TF32 tensor-core math for float32 GEMMs (off by default: results then match the CPU to 1e-5).
+// TF32 tensor-core math for float32 GEMMs: the older switch, now a view of the process-wide GEMM precision
+// (kernels/matmul.h): true sets GemmPrecision::Tf32, false GemmPrecision::Fp32; tf32_enabled() is true
+// only at Tf32.
 void set_tf32_enabled(bool enabled);
 bool tf32_enabled();
 

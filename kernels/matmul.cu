@@ -6,11 +6,27 @@ namespace ff::cuda {
 namespace {
 // cuBLAS is column-major: a row-major C = op(A) op(B) is the column-major C^T = op(B)^T op(A)^T, so the
 // operands are passed swapped with the same transpose flags.
+cublasComputeType_t compute_type(GemmPrecision precision) {
+  switch (precision) {
+    case GemmPrecision::Tf32: return CUBLAS_COMPUTE_32F_FAST_TF32;
+    case GemmPrecision::Bf16: return CUBLAS_COMPUTE_32F_FAST_16BF;
+    case GemmPrecision::Fp32: break;
+  }
+  return CUBLAS_COMPUTE_32F;
+}
+
+// float32 storage and accumulation; the compute type picks the multiplication (gemm_precision()).
 cublasStatus_t gemm_batched(cublasHandle_t h, const GemmShape& s, const float* alpha, const float* a,
                             const float* b, const float* beta, float* c) {
-  return cublasSgemmStridedBatched(h, s.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, s.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                   int(s.n), int(s.m), int(s.k), alpha, b, int(s.trans_b ? s.k : s.n), s.stride_b, a,
-                                   int(s.trans_a ? s.m : s.k), s.stride_a, beta, c, int(s.n), s.stride_c, int(s.batch));
+  const cublasOperation_t op_b = s.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, op_a = s.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const int ld_b = int(s.trans_b ? s.k : s.n), ld_a = int(s.trans_a ? s.m : s.k);
+  const cublasComputeType_t compute = compute_type(gemm_precision());
+  if (s.batch == 1)
+    return cublasGemmEx(h, op_b, op_a, int(s.n), int(s.m), int(s.k), alpha, b, CUDA_R_32F, ld_b, a, CUDA_R_32F, ld_a,
+                        beta, c, CUDA_R_32F, int(s.n), compute, CUBLAS_GEMM_DEFAULT);
+  return cublasGemmStridedBatchedEx(h, op_b, op_a, int(s.n), int(s.m), int(s.k), alpha, b, CUDA_R_32F, ld_b,
+                                    s.stride_b, a, CUDA_R_32F, ld_a, s.stride_a, beta, c, CUDA_R_32F, int(s.n),
+                                    s.stride_c, int(s.batch), compute, CUBLAS_GEMM_DEFAULT);
 }
 cublasStatus_t gemm_batched(cublasHandle_t h, const GemmShape& s, const double* alpha, const double* a,
                             const double* b, const double* beta, double* c) {

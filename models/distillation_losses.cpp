@@ -1,6 +1,7 @@
 #include "models/distillation_losses.h"
 
 #include <stdexcept>
+#include <vector>
 
 #include "engine/ops.h"
 
@@ -75,6 +76,22 @@ Tensor prediction_loss(const Tensor& teacher_logits, const Tensor& student_logit
       return batch_mean(square(sub(sigmoid(zt), sigmoid(zs))));
   }
   throw std::logic_error("prediction_loss: unknown kind");
+}
+
+DistillationLosses distillation_losses(const Tensor& student_logits, const Tensor& student_encoding,
+                                       const Tensor& teacher_logits, const Tensor& teacher_encoding,
+                                       const Tensor& labels, const LossWeights& weights, PredictionLoss kind,
+                                       double temperature) {
+  DistillationLossOptions options;
+  options.label_weight = weights.label;
+  options.prediction_weight = weights.prediction;
+  options.representation_weight = weights.representation;
+  options.prediction = kind;
+  options.temperature = temperature;
+  DistillationLossValues values =
+      distillation_loss(student_logits, student_encoding, teacher_logits, teacher_encoding, labels, options);
+  std::vector<double> terms = values.terms.to_vector<double>();  // one device-to-host copy for all three
+  return {values.total, terms[0], terms[1], terms[2]};
 }
 
 }  // namespace ff::models

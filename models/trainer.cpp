@@ -113,8 +113,11 @@ StepLosses Trainer::step(const TrainingBatch& batch) {
     if (teacher_optimizer_) {
       teacher_->parameters().zero_grad();
       teacher_out = teacher_->forward(batch.full.rgb, batch.full.audio, batch.full.frame_counts, true, generator_);
-      teacher_total = label_loss(teacher_out.logits, batch.labels);
-      losses.teacher_label = teacher_total.item();
+      const LossWeights label_only{1.0, 0.0, 0.0};
+      DistillationLosses teacher_losses =
+          distillation_losses(teacher_out.logits, Tensor(), Tensor(), Tensor(), batch.labels, label_only);
+      teacher_total = teacher_losses.total;
+      losses.teacher_label = teacher_losses.label;
     } else {
       NoGradGuard no_grad;
       teacher_out = teacher_->forward(batch.full.rgb, batch.full.audio, batch.full.frame_counts, false, generator_);
@@ -123,19 +126,16 @@ StepLosses Trainer::step(const TrainingBatch& batch) {
 
   model_->parameters().zero_grad();
   NeXtVladOutput out = model_->forward(view.rgb, view.audio, view.frame_counts, true, generator_);
-  Tensor total;
-  auto accumulate = [&](Tensor term, double weight, double& report) {
-    report = term.item();
-    Tensor weighted = weight == 1.0 ? term : scale(term, weight);
-    total = total.defined() ? add(total, weighted) : weighted;
-  };
-  if (w.label > 0) accumulate(label_loss(out.logits, batch.labels), w.label, losses.label);
-  if (w.prediction > 0)
-    accumulate(prediction_loss(teacher_out.logits.detach(), out.logits, config_.prediction_loss, config_.temperature),
-               w.prediction, losses.prediction);
-  if (w.representation > 0)
-    accumulate(representation_loss(teacher_out.encoding.detach(), out.encoding), w.representation,
-               losses.representation);
+  // The teacher's outputs enter as constants: in parallel mode they are the co-trained teacher's of this
+  // step, detached so that no gradient of the student's losses reaches it.
+  auto constant = [](const Tensor& t) { return t.defined() ? t.detach() : Tensor(); };
+  DistillationLosses student = distillation_losses(out.logits, out.encoding, constant(teacher_out.logits),
+                                                   constant(teacher_out.encoding), batch.labels, w,
+                                                   config_.prediction_loss, config_.temperature);
+  Tensor total = student.total;
+  losses.label = student.label;
+  losses.prediction = student.prediction;
+  losses.representation = student.representation;
   losses.total = total.item();
   if (!std::isfinite(losses.total))
     throw std::runtime_error("training loss is not finite at step " + std::to_string(step_ + 1) + " (" +

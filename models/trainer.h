@@ -35,12 +35,6 @@ enum class TrainingMode { Teacher, Uniform, Student, Parallel };
 TrainingMode parse_training_mode(const std::string& name);  // "teacher", "uniform", "student", "parallel"
 const char* training_mode_name(TrainingMode mode);
 
-struct LossWeights {
-  double label = 1.0;
-  double prediction = 0.0;
-  double representation = 0.0;
-};
-
 struct TrainerConfig {
   TrainingMode mode = TrainingMode::Teacher;
   NeXtVladConfig model;

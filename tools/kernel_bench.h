@@ -33,6 +33,8 @@ struct KernelMeasurement {
   double milliseconds = 0.0;
   double bytes = 0.0;  // compulsory traffic of one run
   double flops = 0.0;  // floating-point operations of one run
+  // The GEMM precision whose measured peak the flops compare with ("tf32", "bf16"); empty means fp32.
+  std::string precision;
 };
 
 using KernelBenchFn = std::function<std::vector<KernelMeasurement>(const KernelBenchContext&)>;

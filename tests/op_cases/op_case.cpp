@@ -25,6 +25,7 @@ std::vector<Tensor> make_inputs(const OpCase& c, DType dtype, Device device, uin
         t = Tensor::from_vector(v, spec.shape).to(dtype);
         break;
       }
+      case InputKind::Constant: t = Tensor::normal(spec.shape, 0, 1, generator, dtype); break;
       case InputKind::Positive: t = Tensor::uniform(spec.shape, 0.5, 2.0, generator, dtype); break;
       case InputKind::Unit: t = Tensor::uniform(spec.shape, 0.0, 1.0, generator, dtype); break;
       case InputKind::Mask: {

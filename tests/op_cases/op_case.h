@@ -16,6 +16,7 @@ enum class InputKind {
   Unit,      // U(0, 1), differentiable (labels, probabilities)
   Mask,      // 0/1 floats, not differentiable
   Indices,   // int32 in [0, index_range), not differentiable
+  Constant,  // N(0, 1), not differentiable (inputs an op treats as constants: a frozen teacher's outputs)
 };
 
 struct InputSpec {
