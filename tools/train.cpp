@@ -39,7 +39,8 @@ struct TrainOptions {
   int64_t cluster_size = 128, groups = 8, expansion = 2, hidden = 2048, gating_reduction = 8;
   std::string aggregation = "nextvlad", classifier = "logistic";
   int64_t moe_mixtures = 2;
-  double dropout = 0.5;
+  double dropout = 0.5, bn_momentum = 0.999;
+  bool bn_includes_padding = false;
   double label_weight = 1.0, prediction_weight = 0.0, representation_weight = 0.0, temperature = 1.0;
   double learning_rate = 2e-4, decay_rate = 0.8, l2 = 1e-5, clip_norm = 1.0;
   int64_t decay_examples = 2'000'000, batch_size = 160, steps = 10000;
@@ -123,6 +124,8 @@ models::TrainerConfig trainer_config(const TrainOptions& o, const data::YouTube8
   c.model.gating_reduction = o.gating_reduction;
   c.model.aggregation = o.aggregation;
   c.model.classifier = o.classifier;
+  c.model.bn_momentum = o.bn_momentum;
+  c.model.bn_excludes_padding = !o.bn_includes_padding;
   c.model.moe_mixtures = o.moe_mixtures;
   c.model.dropout_rate = o.dropout;
   c.teacher_checkpoint = o.teacher;
@@ -322,6 +325,13 @@ CommandAction setup_train(CLI::App& app) {
   app.add_option("--classifier", o->classifier, "video-level classifier: logistic or moe")
       ->check(CLI::IsMember({"logistic", "moe"}))
       ->capture_default_str();
+  app.add_option("--bn-momentum", o->bn_momentum,
+                 "decay of the batch-norm running statistics (the original's 0.999 needs thousands of steps; "
+                 "short runs evaluate better with 0.9-0.99)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_flag("--bn-includes-padding", o->bn_includes_padding,
+               "cluster batch-norm statistics over padded frames too, as the original TF code does");
   app.add_option("--moe-mixtures", o->moe_mixtures, "experts per class of the moe classifier")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
