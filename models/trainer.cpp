@@ -28,6 +28,39 @@ const char* training_mode_name(TrainingMode mode) {
   return "unknown";
 }
 
+Representation parse_representation(const std::string& name) {
+  if (name == "vlad") return Representation::Vlad;
+  if (name == "hidden") return Representation::Hidden;
+  throw std::invalid_argument("unknown representation '" + name + "' (expected vlad or hidden)");
+}
+
+const char* representation_name(Representation representation) {
+  return representation == Representation::Vlad ? "vlad" : "hidden";
+}
+
+namespace {
+
+bool is_classifier_parameter(const std::string& name) { return name.rfind("classifier.", 0) == 0; }
+
+// Copies the teacher's classifier into the student and freezes it there: no gradient, no optimizer slot,
+// no L2; it is still saved with the student, which then evaluates on its own.
+void share_teacher_classifier(ParameterSet& student, const ParameterSet& teacher) {
+  int shared = 0;
+  for (Parameter& p : student.all()) {
+    if (!is_classifier_parameter(p.name)) continue;
+    const Parameter* source = teacher.find(p.name);
+    if (!source) throw std::runtime_error("the teacher has no parameter '" + p.name + "' to share");
+    p.value.copy_from(source->value);
+    p.value.set_requires_grad(false);
+    p.trainable = false;
+    p.l2_regularized = false;
+    ++shared;
+  }
+  if (shared == 0) throw std::logic_error("the model has no classifier parameters to share");
+}
+
+}  // namespace
+
 void validate(const TrainerConfig& config) {
   validate(config.model);
   config.schedule.validate();
@@ -45,10 +78,14 @@ void validate(const TrainerConfig& config) {
     if (config.mode == TrainingMode::Parallel && !config.teacher_checkpoint.empty())
       throw std::invalid_argument("parallel mode trains its teacher from scratch; a teacher checkpoint (" +
                                   config.teacher_checkpoint + ") needs student mode");
+    if (config.share_classifier && config.mode != TrainingMode::Student)
+      throw std::invalid_argument("sharing the teacher's classifier needs student mode (a trained teacher)");
     if (w.label + w.prediction + w.representation <= 0)
       throw std::invalid_argument(std::string(mode) +
                                   " mode needs at least one loss weight > 0 (label, prediction, representation)");
   } else {
+    if (config.share_classifier)
+      throw std::invalid_argument("sharing the teacher's classifier needs student mode (a trained teacher)");
     if (w.prediction != 0 || w.representation != 0)
       throw std::invalid_argument(std::string(training_mode_name(config.mode)) +
                                   " mode trains on the label loss only; prediction and representation weights "
@@ -73,6 +110,7 @@ Trainer::Trainer(TrainerConfig config, Device device)
     } catch (const std::exception& e) {
       throw std::runtime_error("loading the teacher from " + config_.teacher_checkpoint + ": " + e.what());
     }
+    if (config_.share_classifier) share_teacher_classifier(model_->parameters(), teacher_->parameters());
   }
   if (config_.mode == TrainingMode::Parallel) {
     Generator teacher_init(config_.seed ^ 0x7eac4e5ULL);
@@ -129,8 +167,11 @@ StepLosses Trainer::step(const TrainingBatch& batch) {
   // The teacher's outputs enter as constants: in parallel mode they are the co-trained teacher's of this
   // step, detached so that no gradient of the student's losses reaches it.
   auto constant = [](const Tensor& t) { return t.defined() ? t.detach() : Tensor(); };
-  DistillationLosses student = distillation_losses(out.logits, out.encoding, constant(teacher_out.logits),
-                                                   constant(teacher_out.encoding), batch.labels, w,
+  const bool hidden = config_.representation == Representation::Hidden;
+  DistillationLosses student = distillation_losses(out.logits, hidden ? out.hidden : out.encoding,
+                                                   constant(teacher_out.logits),
+                                                   constant(hidden ? teacher_out.hidden : teacher_out.encoding),
+                                                   batch.labels, w,
                                                    config_.prediction_loss, config_.temperature);
   Tensor total = student.total;
   losses.label = student.label;

@@ -35,6 +35,13 @@ enum class TrainingMode { Teacher, Uniform, Student, Parallel };
 TrainingMode parse_training_mode(const std::string& name);  // "teacher", "uniform", "student", "parallel"
 const char* training_mode_name(TrainingMode mode);
 
+// Which encoding the representation loss compares: the concatenated rgb+audio VLAD output before dropout
+// (the supplementary's "concatenated video encodings", the default) or the gated hidden vector that feeds
+// the classifier.
+enum class Representation { Vlad, Hidden };
+Representation parse_representation(const std::string& name);  // "vlad", "hidden"
+const char* representation_name(Representation representation);
+
 struct TrainerConfig {
   TrainingMode mode = TrainingMode::Teacher;
   NeXtVladConfig model;
@@ -43,6 +50,10 @@ struct TrainerConfig {
   LossWeights weights;
   PredictionLoss prediction_loss = PredictionLoss::CategoricalKL;
   double temperature = 1.0;
+  Representation representation = Representation::Vlad;
+  // Student mode: the student uses the teacher's trained classifier, copied from its checkpoint and frozen
+  // (the paper's shared output layer), so the student learns encodings that classifier reads correctly.
+  bool share_classifier = false;
   // The original training: Adam 2e-4, x0.8 every 2,000,000 examples, L2 1e-5 on the classifier,
   // per-tensor clip 1.0.
   LearningRateSchedule schedule;

@@ -34,6 +34,8 @@ namespace {
 struct TrainOptions {
   std::string config_file, run_dir = "run", train_pattern, validate_pattern, resume, device = "cpu";
   std::string mode = "teacher", sampler = "uniform", teacher, prediction_loss = "categorical-kl";
+  std::string representation = "vlad";
+  bool share_classifier = false;
   std::string layout = "2018";
   int64_t k = 10, classes = 0, max_frames = 300;
   int64_t cluster_size = 128, groups = 8, expansion = 2, hidden = 2048, gating_reduction = 8;
@@ -132,6 +134,8 @@ models::TrainerConfig trainer_config(const TrainOptions& o, const data::YouTube8
   c.weights = {o.label_weight, o.prediction_weight, o.representation_weight};
   c.prediction_loss = models::parse_prediction_loss(o.prediction_loss);
   c.temperature = o.temperature;
+  c.representation = models::parse_representation(o.representation);
+  c.share_classifier = o.share_classifier;
   c.schedule = LearningRateSchedule::staircase_exponential(o.learning_rate, o.decay_rate, o.decay_examples);
   c.adam.preprocessing.l2 = float(o.l2);
   c.adam.preprocessing.clip_norm = float(o.clip_norm);
@@ -311,6 +315,13 @@ CommandAction setup_train(CLI::App& app) {
   app.add_option("--prediction-loss", o->prediction_loss, "categorical-kl, bernoulli-kl or squared-error")
       ->capture_default_str();
   app.add_option("--temperature", o->temperature, "prediction-loss temperature")->capture_default_str();
+  app.add_option("--representation", o->representation,
+                 "what the representation loss compares: vlad (the concatenated VLAD encodings) or hidden (the "
+                 "gated hidden vector)")
+      ->check(CLI::IsMember({"vlad", "hidden"}))
+      ->capture_default_str();
+  app.add_flag("--share-classifier", o->share_classifier,
+               "student mode: use the teacher's trained classifier, frozen, as the student's");
   app.add_option("--layout", o->layout, "2018 or 2017")->check(CLI::IsMember({"2018", "2017"}))->capture_default_str();
   app.add_option("--classes", o->classes, "classes (default: the layout's)")->capture_default_str();
   app.add_option("--max-frames", o->max_frames, "frames read per video")->capture_default_str();

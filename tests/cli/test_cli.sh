@@ -119,6 +119,13 @@ expect train_resume_done 0 "trained 4 steps" -- "$fewerframes" train --train "$w
 expect train_missing_data 1 "no training video|no file|matches no" -- "$fewerframes" train \
   --train "$work/none/*.tfrecord" --run-dir "$work/run2" --steps 1 "${tiny[@]}"
 
+# The README's main command, shrunk: three runs, the table and results.json.
+expect demo_tiny 0 "Student-5 .*\\|" -- "$fewerframes" demo --out "$work/demo" --device cpu --k 5 --classes 6 \
+  --train-videos 24 --validate-videos 12 --min-frames 10 --max-frames 30 --teacher-steps 2 --student-steps 2 \
+  --batch-size 8 --reader-threads 1
+expect demo_results 0 '"model": "Uniform-5"' -- cat "$work/demo/results.json"
+expect demo_bad_k 1 "--k must lie" -- "$fewerframes" demo --out "$work/demo2" --k 50 --min-frames 10
+
 expect bench_loader 0 "Python protobuf" -- "$fewerframes" bench loader --videos 12 --seconds 0.2 --threads 2
 
 echo "$passes passed, $failures failed"
