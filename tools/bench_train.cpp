@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "data/youtube8m_class_counts.h"
+#include "engine/atomic_file.h"
 #include "engine/device.h"
 #include "tools/bench_train_data.h"
 #include "tools/bench_train_measure.h"
@@ -47,6 +48,7 @@ struct BenchTrainOptions {
   bool quick = false;
   bool json = false;
   bool no_peer = false;
+  std::string json_out;  // also write the JSON object here
   std::string python = "python3";
   std::string peer_script;
 };
@@ -233,7 +235,7 @@ void run_bench_train(BenchTrainOptions o) {
   }
 
   const std::string device_name = device.is_cuda() ? cuda_device_name(device.index) : "cpu";
-  if (o.json) {
+  if (o.json || !o.json_out.empty()) {
     nlohmann::ordered_json j;
     j["device"] = device.str();
     j["device_name"] = device_name;
@@ -278,8 +280,13 @@ void run_bench_train(BenchTrainOptions o) {
       }
       j["results"].push_back(std::move(row));
     }
-    std::cout << j.dump(2) << std::endl;
-    return;
+    const std::string text = j.dump(2) + "\n";
+    if (!o.json_out.empty())
+      write_file_atomically(o.json_out, [&](AtomicFileWriter& out) { out.write(text.data(), text.size()); });
+    if (o.json) {
+      std::cout << text << std::flush;
+      return;
+    }
   }
 
   fmt::print("bench train: {} ({}), {}, {} synthetic videos ({:.0f} frames on average), {} loader threads, "
@@ -365,6 +372,7 @@ CommandAction setup_bench_train(CLI::App& app) {
                            QuickDefaults::rgb, QuickDefaults::max_frames, QuickDefaults::classes,
                            QuickDefaults::batch_sizes[0], QuickDefaults::batch_sizes[1], QuickDefaults::steps));
   app.add_flag("--json", o->json, "print one JSON object on stdout (progress stays on stderr)");
+  app.add_option("--json-out", o->json_out, "also write the JSON object to this file (the table stays on stdout)");
   app.add_flag("--no-peer", o->no_peer, "skip the PyTorch peer");
   app.add_option("--python", o->python, "interpreter that has PyTorch, for the peer")->capture_default_str();
   app.add_option("--peer-script", o->peer_script,

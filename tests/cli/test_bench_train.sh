@@ -37,7 +37,8 @@ expect peer_unavailable 0 "PyTorch peer: no interpreter at /nonexistent/python3"
 # A private temporary folder: the shards go there, and it must be empty again afterwards.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-json=$(TMPDIR=$work "$fewerframes" bench train --device cpu --quick --json --no-peer --batch-sizes 4,8 --k-values 5,10 \
+mkdir "$work/tmp"
+json=$(TMPDIR=$work/tmp "$fewerframes" bench train --device cpu --quick --json --no-peer --batch-sizes 4,8 --k-values 5,10 \
   --steps 2 --warmup 1 2>/dev/null)
 if "$python" -c 'import json, sys
 d = json.loads(sys.argv[1])
@@ -64,11 +65,24 @@ else
 fi
 
 # No temporary shards or teacher checkpoint are left behind.
-if [ -n "$(ls -A "$work")" ]; then
-  echo "FAIL cleanup: left $(ls -A "$work")"
+if [ -n "$(ls -A "$work/tmp")" ]; then
+  echo "FAIL cleanup: left $(ls -A "$work/tmp")"
   failures=$((failures + 1))
 else
   passes=$((passes + 1))
+fi
+
+# The table on stdout and the same results as JSON in a file.
+expect table_and_json_out 0 "teacher +40 +4 " -- "$fewerframes" bench train --device cpu --quick --no-peer \
+  --models teacher --batch-sizes 4 --steps 1 --warmup 0 --json-out "$work/train.json"
+if "$python" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert [r["batch"] for r in d["results"]] == [4] and d["results"][0]["fewerframes"]["videos_per_s"] > 0, d' \
+  "$work/train.json"; then
+  passes=$((passes + 1))
+else
+  echo "FAIL json_out: $(head -c 2000 "$work/train.json" 2>&1)"
+  failures=$((failures + 1))
 fi
 
 echo "$passes passed, $failures failed"
