@@ -51,6 +51,7 @@ struct BenchTrainOptions {
   std::string json_out;  // also write the JSON object here
   std::string python = "python3";
   std::string peer_script;
+  std::vector<std::string> peer_impls = {"eager", "compile"};
 };
 
 // --quick: a model and data small enough that a CPU run of every case takes seconds.
@@ -221,6 +222,7 @@ void run_bench_train(BenchTrainOptions o) {
       request.precision = o.precision;
       request.model_config = to_json(w.model);
       request.models = o.models;
+      request.impls = o.peer_impls;
       request.batch_sizes = o.batch_sizes;
       request.k_values = o.k_values;
       const models::LossWeights& lw = setup.student_weights;
@@ -319,9 +321,11 @@ void run_bench_train(BenchTrainOptions o) {
   }
   fmt::print("\nwait ms: blocked on the loader per step; copy ms: batch to the device per step (both inside ms/step).\n");
   if (peer.ran) {
-    fmt::print("peer: PyTorch {} on {}, eager and torch.compile, batches already in pinned host memory; "
+    std::string impls;
+    for (const std::string& impl : o.peer_impls) impls += (impls.empty() ? "" : " and ") + impl;
+    fmt::print("peer: PyTorch {} on {} ({}), batches already in pinned host memory; "
                "x eager / x compile = fewerframes videos/s over the peer's.\n",
-               peer.info.value("torch", "?"), peer.info.value("device", "?"));
+               peer.info.value("torch", "?"), peer.info.value("device", "?"), impls);
     for (const nlohmann::json& c : peer.cases)
       if (c.value("kind", "") == "error")
         fmt::print("peer {} {} batch {} failed: {}\n", c.value("impl", ""), c.value("model", ""),
@@ -375,6 +379,10 @@ CommandAction setup_bench_train(CLI::App& app) {
   app.add_option("--json-out", o->json_out, "also write the JSON object to this file (the table stays on stdout)");
   app.add_flag("--no-peer", o->no_peer, "skip the PyTorch peer");
   app.add_option("--python", o->python, "interpreter that has PyTorch, for the peer")->capture_default_str();
+  app.add_option("--peer-impls", o->peer_impls, "PyTorch modes the peer runs: eager, compile or both")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"eager", "compile"}))
+      ->capture_default_str();
   app.add_option("--peer-script", o->peer_script,
                  "the peer (default: ../bench/reference/bench_train_torch.py next to this binary, else the source tree)");
   return [o, batch_sizes, steps, warmup] {

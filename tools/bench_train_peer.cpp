@@ -73,6 +73,7 @@ TrainingPeerOutcome run_training_peer(const TrainingPeerRequest& r) {
   command += " --precision " + shell_quote(r.precision);
   command += " --model-config " + shell_quote(r.model_config.dump());
   command += " --models " + shell_quote(joined(r.models));
+  command += " --impls " + shell_quote(joined(r.impls));
   command += " --batch-sizes " + shell_quote(joined(r.batch_sizes));
   command += " --k-values " + shell_quote(joined(r.k_values));
   command += " --loss-weights " + shell_quote(r.loss_weights);

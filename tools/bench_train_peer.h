@@ -22,6 +22,7 @@ struct TrainingPeerRequest {
   std::string precision;  // fp32, tf32
   nlohmann::json model_config;  // the engine's NeXtVladConfig as JSON
   std::vector<std::string> models;  // "teacher", "student"
+  std::vector<std::string> impls = {"eager", "compile"};
   std::vector<int64_t> batch_sizes, k_values;
   std::string loss_weights;  // "label,prediction,representation"
   int64_t min_frames = 60;

@@ -204,9 +204,12 @@ class GradientPreprocessing:
             torch._foreach_add_([p.grad for p in self.regularised], self.regularised, alpha=self.l2)
         if self.clip_norm > 0:
             grads = [p.grad for p in self.trainable]
-            norms = torch._foreach_norm(grads)
-            torch._foreach_clamp_min_(norms, self.clip_norm)
-            factors = torch._foreach_reciprocal(norms)
+            if hasattr(torch, "_foreach_clamp_min_"):
+                norms = torch._foreach_norm(grads)
+                torch._foreach_clamp_min_(norms, self.clip_norm)
+                factors = torch._foreach_reciprocal(norms)
+            else:  # PyTorch before 2.0: one norm per tensor
+                factors = [1.0 / torch.clamp(grad.norm(), min=self.clip_norm) for grad in grads]
             for grad, factor in zip(grads, factors):
                 grad.mul_(factor * self.clip_norm)
 
@@ -254,6 +257,8 @@ def run_case(args, torch, reference, config, device, model, k, batch, impl):
             hosts.append(full_view[:3] + sampled + full_view[3:])
         extra = [initial_parameters(config, reference, device, args.seed + 7, False)]
     if impl == "compile":
+        if not hasattr(torch, "compile"):
+            raise RuntimeError(f"torch.compile needs PyTorch 2.0 or newer, this is {torch.__version__}")
         torch._dynamo.reset()
         step = torch.compile(step)
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if args.precision == "bf16" else None)

@@ -85,5 +85,27 @@ else
   failures=$((failures + 1))
 fi
 
+# With the peer, eager only (seconds), where this interpreter has PyTorch: its figures and the ratios.
+if "$python" -c 'import torch' 2>/dev/null; then
+  json=$(TMPDIR=$work/tmp "$fewerframes" bench train --device cpu --quick --json --python "$python" \
+    --peer-impls eager --batch-sizes 4 --k-values 5 --steps 1 --warmup 1 2>/dev/null)
+  if "$python" -c 'import json, sys
+d = json.loads(sys.argv[1])
+assert d["peer"]["status"] == "ran" and d["peer"]["info"]["device"] == "cpu", d["peer"]
+for r in d["results"]:
+    eager = r["torch_eager"]
+    assert eager["videos_per_s"] > 0 and eager["ms_per_step"] > 0, r
+    ratio = r["fewerframes"]["videos_per_s"] / eager["videos_per_s"]
+    assert abs(r["ratio_vs_eager"] - ratio) < 1e-9 * ratio, r
+    assert r["torch_compile"] is None and r["ratio_vs_compile"] is None, r' "$json"; then
+    passes=$((passes + 1))
+  else
+    echo "FAIL bench_train_peer: output was: $json" | head -20
+    failures=$((failures + 1))
+  fi
+else
+  echo "note: $python has no PyTorch; the peer check did not run"
+fi
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
