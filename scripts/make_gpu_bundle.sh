@@ -132,7 +132,8 @@ mkdir -p "$out/bin" "$out/tests" "$out/lib" "$out/bench/reference"
 install -m 755 "$build_dir/fewerframes" "$out/bin/fewerframes"
 install -m 755 "$build_dir/tests/ff_gpu_tests" "$out/tests/ff_gpu_tests"
 strip --strip-unneeded "$out/bin/fewerframes" "$out/tests/ff_gpu_tests"
-if ! ldd "$out/bin/fewerframes" | grep -q 'libcudart'; then
+libraries=$(ldd "$out/bin/fewerframes")  # not piped into grep -q: pipefail would see ldd's SIGPIPE
+if ! grep -q 'libcudart' <<<"$libraries"; then
   echo "make_gpu_bundle.sh: $build_dir/fewerframes is not linked with CUDA (the build found no CUDA)" >&2
   exit 1
 fi
