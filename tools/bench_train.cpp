@@ -22,6 +22,7 @@
 #include "data/youtube8m_class_counts.h"
 #include "engine/atomic_file.h"
 #include "engine/device.h"
+#include "kernels/matmul.h"
 #include "tools/bench_train_data.h"
 #include "tools/bench_train_measure.h"
 #include "tools/bench_train_peer.h"
@@ -91,29 +92,12 @@ Workload workload_for(bool quick, uint64_t seed) {
   return w;
 }
 
-// Sets the GEMM precision for its lifetime (TF32 is a CUDA tensor-core mode; the CPU has only fp32).
-class PrecisionScope {
- public:
-  PrecisionScope(const std::string& precision, Device device) {
-    if (precision == "tf32" && !device.is_cuda()) throw std::invalid_argument("--precision tf32 needs --device cuda");
-#if FF_WITH_CUDA
-    if (device.is_cuda()) {
-      previous_ = cuda::tf32_enabled();
-      cuda::set_tf32_enabled(precision == "tf32");
-      restore_ = true;
-    }
-#endif
-  }
-  ~PrecisionScope() {
-#if FF_WITH_CUDA
-    if (restore_) cuda::set_tf32_enabled(previous_);
-#endif
-  }
-
- private:
-  [[maybe_unused]] bool previous_ = false;
-  [[maybe_unused]] bool restore_ = false;
-};
+// The engine's GEMM precision for the run: TF32 and bf16 (fp32 storage and accumulation) are CUDA
+// tensor-core modes; the CPU computes fp32 only.
+GemmPrecision gemm_precision_for(const std::string& precision, Device device) {
+  if (precision != "fp32" && !device.is_cuda()) throw std::invalid_argument("--precision " + precision + " needs --device cuda");
+  return precision == "tf32" ? GemmPrecision::Tf32 : precision == "bf16" ? GemmPrecision::Bf16 : GemmPrecision::Fp32;
+}
 
 struct CaseReport {
   BenchTrainCase bench_case;
@@ -152,7 +136,7 @@ void run_bench_train(BenchTrainOptions o) {
     if (k < 1 || k > w.videos.min_frames)
       throw std::invalid_argument(fmt::format("--k-values: {} is outside [1, {}] (the shortest synthetic video)", k,
                                               w.videos.min_frames));
-  PrecisionScope precision(o.precision, device);
+  GemmPrecisionScope precision(gemm_precision_for(o.precision, device));
 
   const int64_t largest_batch = *std::max_element(o.batch_sizes.begin(), o.batch_sizes.end());
   const int64_t videos = o.videos > 0 ? o.videos : std::max<int64_t>(64, 2 * largest_batch);
@@ -336,15 +320,14 @@ void run_bench_train(BenchTrainOptions o) {
   }
 }
 
-// A check with its own message, so a user asking for bf16 learns why it is refused.
+// The precisions the engine and the peer both run.
 CLI::Validator precision_check() {
   return CLI::Validator(
       [](std::string& value) -> std::string {
-        if (value == "fp32" || value == "tf32") return "";
-        if (value == "bf16") return "bf16 is not available: the engine has no bf16 GEMM path yet (use fp32 or tf32)";
-        return "'" + value + "' is not a precision (fp32 or tf32)";
+        if (value == "fp32" || value == "tf32" || value == "bf16") return "";
+        return "'" + value + "' is not a precision (fp32, tf32 or bf16)";
       },
-      "fp32|tf32");
+      "fp32|tf32|bf16");
 }
 
 CommandAction setup_bench_train(CLI::App& app) {
@@ -364,7 +347,7 @@ CommandAction setup_bench_train(CLI::App& app) {
   CLI::Option* warmup = app.add_option("--warmup", o->warmup, "untimed steps before them")
                             ->check(CLI::Range(0, 1000000))
                             ->capture_default_str();
-  app.add_option("--precision", o->precision, "fp32, or tf32 tensor cores on CUDA (bf16: not in the engine yet)")
+  app.add_option("--precision", o->precision, "GEMM precision: fp32, or on CUDA tf32 or bf16 tensor cores (fp32 accumulation)")
       ->check(precision_check())
       ->capture_default_str();
   app.add_option("--videos", o->videos, "synthetic videos to write (default: twice the largest batch, at least 64)")

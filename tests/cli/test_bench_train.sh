@@ -24,7 +24,8 @@ expect() {  # expect NAME EXPECTED_STATUS PATTERN -- COMMAND...
 }
 
 expect help 0 "--batch-sizes" -- "$fewerframes" bench train --help
-expect bf16_refused 105 "bf16 is not available" -- "$fewerframes" bench train --device cpu --precision bf16
+expect bf16_needs_cuda 1 "bf16 needs --device cuda" -- "$fewerframes" bench train --device cpu --quick --precision bf16
+expect unknown_precision 105 "not a precision" -- "$fewerframes" bench train --device cpu --precision fp8
 expect tf32_needs_cuda 1 "tf32 needs --device cuda" -- "$fewerframes" bench train --device cpu --quick --precision tf32
 expect k_too_large 1 "--k-values: 31 is outside" -- "$fewerframes" bench train --device cpu --quick --k-values 31
 expect missing_peer_script 1 "--peer-script: no such file" -- "$fewerframes" bench train --device cpu --quick \

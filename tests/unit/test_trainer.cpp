@@ -186,6 +186,56 @@ TEST_CASE("a student lowers every combination of distillation losses", "[trainer
   }
 }
 
+TEST_CASE("a student can share the teacher's frozen classifier and distil the hidden vector", "[trainer]") {
+  TinyData data;
+  const std::string teacher_path = data.directory.file("teacher.safetensors");
+  {
+    data::Loader loader(data.options());
+    Trainer teacher(tiny_config(TrainingMode::Teacher));
+    for (int s = 0; s < 10; ++s) teacher.step(next_batch(loader));
+    teacher.save(teacher_path);
+  }
+  Trainer teacher_copy(tiny_config(TrainingMode::Teacher));
+  teacher_copy.resume(teacher_path);
+  auto classifier_of = [](Trainer& trainer) {
+    std::vector<std::vector<float>> values;
+    for (const Parameter& p : trainer.model().parameters().all())
+      if (p.name.rfind("classifier.", 0) == 0) values.push_back(p.value.to_vector<float>());
+    return values;
+  };
+
+  TrainerConfig config = tiny_config(TrainingMode::Student);
+  config.teacher_checkpoint = teacher_path;
+  config.weights = {1, 0, 1};
+  config.representation = Representation::Hidden;
+  config.share_classifier = true;
+  data::Loader loader(data.options());
+  Trainer student(config);
+  REQUIRE(classifier_of(student) == classifier_of(teacher_copy));
+  auto [first, last] = first_and_last_loss(student, loader, 20, 4);
+  INFO("first " << first << ", last " << last);
+  CHECK(last < 0.85 * first);
+  // Frozen: twenty steps later the student's classifier is still exactly the teacher's.
+  CHECK(classifier_of(student) == classifier_of(teacher_copy));
+
+  // The hidden vector has H entries per video, the VLAD encoding many more: the two representation
+  // losses of the same untrained student on the same batch differ.
+  auto representation_loss = [&](Representation representation) {
+    TrainerConfig c = tiny_config(TrainingMode::Student);
+    c.teacher_checkpoint = teacher_path;
+    c.weights = {0, 0, 1};
+    c.representation = representation;
+    data::Loader l(data.options());
+    Trainer t(c);
+    return t.step(next_batch(l)).representation;
+  };
+  CHECK(representation_loss(Representation::Hidden) != Approx(representation_loss(Representation::Vlad)));
+
+  TrainerConfig uniform = tiny_config(TrainingMode::Uniform);
+  uniform.share_classifier = true;
+  CHECK_THROWS_WITH(validate(uniform), Catch::Matchers::Contains("needs student mode"));
+}
+
 TEST_CASE("parallel training lowers the teacher's and the student's losses", "[trainer]") {
   TinyData data;
   TrainerConfig config = tiny_config(TrainingMode::Parallel);
