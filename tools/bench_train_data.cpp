@@ -5,13 +5,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
-#include <mutex>
 #include <stdexcept>
-#include <thread>
 
 #include "data/synthetic_records.h"
 #include "data/tfrecord.h"
+#include "tools/parallel_shards.h"
 
 namespace ff::tools {
 
@@ -32,34 +30,18 @@ BenchTrainShards::BenchTrainShards(int64_t videos, const data::SyntheticVideoCon
   try {
     const data::SyntheticVideoGenerator generator(config);
     const int64_t shards = (videos + kVideosPerShard - 1) / kVideosPerShard;
-    std::atomic<int64_t> next_shard{0};
     std::atomic<uint64_t> bytes{0}, frames{0};
-    std::mutex error_mutex;
-    std::exception_ptr error;
-    auto work = [&] {
+    write_shards_in_parallel(shards, threads, [&](int64_t s) {
       data::SyntheticVideo v;
-      for (int64_t s; (s = next_shard++) < shards;) {
-        try {
-          data::TFRecordWriter writer((dir_ / fmt::format("train{:04d}.tfrecord", s)).string());
-          for (int64_t i = s * kVideosPerShard; i < std::min(videos, (s + 1) * kVideosPerShard); ++i) {
-            generator.generate(uint64_t(i), v);
-            writer.write(data::encode_frame_level(data::frame_level_record(v), layout));
-            frames += uint64_t(v.num_frames);
-          }
-          writer.close();
-          bytes += writer.bytes_written();
-        } catch (...) {
-          std::lock_guard lock(error_mutex);
-          if (!error) error = std::current_exception();
-          return;
-        }
+      data::TFRecordWriter writer((dir_ / fmt::format("train{:04d}.tfrecord", s)).string());
+      for (int64_t i = s * kVideosPerShard; i < std::min(videos, (s + 1) * kVideosPerShard); ++i) {
+        generator.generate(uint64_t(i), v);
+        writer.write(data::encode_frame_level(data::frame_level_record(v), layout));
+        frames += uint64_t(v.num_frames);
       }
-    };
-    if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> pool;
-    for (int t = 0; t < std::min<int64_t>(threads, shards); ++t) pool.emplace_back(work);
-    for (std::thread& t : pool) t.join();
-    if (error) std::rethrow_exception(error);
+      writer.close();
+      bytes += writer.bytes_written();
+    });
     bytes_ = bytes;
     mean_frames_ = double(frames) / double(videos);
   } catch (...) {

@@ -10,10 +10,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "data/synthetic_records.h"
@@ -23,6 +21,7 @@
 #include "data/youtube8m.h"
 #include "data/youtube8m_class_counts.h"
 #include "tools/command.h"
+#include "tools/parallel_shards.h"
 #include "engine/progress.h"
 
 namespace ff::tools {
@@ -92,49 +91,29 @@ void run_make_data(const MakeDataOptions& o) {
   if (video) std::filesystem::create_directories(out / "video");
 
   ff::Progress progress("make-data", int64_t(next_video), "videos");
-  std::atomic<size_t> next_shard{0};
   std::atomic<uint64_t> frame_bytes{0}, video_bytes{0};
-  std::mutex error_mutex;
-  std::exception_ptr error;
-  auto work = [&] {
+  write_shards_in_parallel(int64_t(shards.size()), o.threads, [&](int64_t s) {
+    const Shard& shard = shards[size_t(s)];
+    std::string name = fmt::format("{}{:04d}.tfrecord", shard.split, shard.number);
+    std::unique_ptr<data::TFRecordWriter> frame_writer, video_writer;
+    if (frame) frame_writer = std::make_unique<data::TFRecordWriter>((out / "frame" / name).string(), compression);
+    if (video) video_writer = std::make_unique<data::TFRecordWriter>((out / "video" / name).string(), compression);
     data::SyntheticVideo v;
-    for (size_t s; (s = next_shard++) < shards.size();) {
-      {
-        std::lock_guard lock(error_mutex);
-        if (error) return;
-      }
-      const Shard& shard = shards[s];
-      std::string name = fmt::format("{}{:04d}.tfrecord", shard.split, shard.number);
-      try {
-        std::unique_ptr<data::TFRecordWriter> frame_writer, video_writer;
-        if (frame) frame_writer = std::make_unique<data::TFRecordWriter>((out / "frame" / name).string(), compression);
-        if (video) video_writer = std::make_unique<data::TFRecordWriter>((out / "video" / name).string(), compression);
-        for (int64_t i = 0; i < shard.videos; ++i) {
-          generator.generate(shard.first_video + uint64_t(i), v);
-          if (frame_writer) frame_writer->write(data::encode_frame_level(data::frame_level_record(v), layout));
-          if (video_writer) video_writer->write(data::encode_video_level(data::video_level_record(v), layout));
-          progress.advance(1);
-        }
-        if (frame_writer) {
-          frame_writer->close();
-          frame_bytes += frame_writer->bytes_written();
-        }
-        if (video_writer) {
-          video_writer->close();
-          video_bytes += video_writer->bytes_written();
-        }
-      } catch (...) {
-        std::lock_guard lock(error_mutex);
-        if (!error) error = std::current_exception();
-        return;
-      }
+    for (int64_t i = 0; i < shard.videos; ++i) {
+      generator.generate(shard.first_video + uint64_t(i), v);
+      if (frame_writer) frame_writer->write(data::encode_frame_level(data::frame_level_record(v), layout));
+      if (video_writer) video_writer->write(data::encode_video_level(data::video_level_record(v), layout));
+      progress.advance(1);
     }
-  };
-  int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (int t = 0; t < std::min<int>(threads, int(shards.size())); ++t) pool.emplace_back(work);
-  for (std::thread& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+    if (frame_writer) {
+      frame_writer->close();
+      frame_bytes += frame_writer->bytes_written();
+    }
+    if (video_writer) {
+      video_writer->close();
+      video_bytes += video_writer->bytes_written();
+    }
+  });
   progress.finish();
 
   fmt::print("wrote {} videos ({} train, {} validate, {} test) in {} shards per level to {}\n", next_video, o.train,

@@ -6,17 +6,15 @@
 set -u
 fewerframes=$1
 python=$2
-failures=0
-passes=0
+source "$(dirname "${BASH_SOURCE[0]}")/expect.sh"
 
 check() {  # check NAME COMMAND...: passes when the command exits 0
   local name=$1
   shift
   if "$@"; then
-    passes=$((passes + 1))
+    pass
   else
-    echo "FAIL $name"
-    failures=$((failures + 1))
+    fail "$name"
   fi
 }
 
@@ -53,5 +51,4 @@ status=$?
 check bench_kernels_unknown_family test "$status" -ne 0
 check bench_kernels_unknown_family_message grep -q "known: .*losses" <<<"$output"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+summary

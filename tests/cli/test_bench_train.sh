@@ -5,23 +5,7 @@
 set -u
 fewerframes=$1
 python=$2
-failures=0
-passes=0
-
-expect() {  # expect NAME EXPECTED_STATUS PATTERN -- COMMAND...
-  local name=$1 status=$2 pattern=$3
-  shift 4
-  local output
-  output=$("$@" 2>&1)
-  local got=$?
-  if [ "$got" -ne "$status" ] || ! grep -qE -- "$pattern" <<<"$output"; then
-    echo "FAIL $name: exit $got (expected $status), output:"
-    echo "$output" | head -20
-    failures=$((failures + 1))
-  else
-    passes=$((passes + 1))
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/expect.sh"
 
 expect help 0 "--batch-sizes" -- "$fewerframes" bench train --help
 expect bf16_needs_cuda 1 "bf16 needs --device cuda" -- "$fewerframes" bench train --device cpu --quick --precision bf16
@@ -59,18 +43,16 @@ for r in rows:
     assert ff["last_loss"] == ff["last_loss"] and ff["last_loss"] > 0, r
     assert r["frames"] == (r["k"] if r["model"] == "student" else d["model_config"]["max_frames"]), r
     assert r["torch_eager"] is None and r["ratio_vs_compile"] is None, r' "$json"; then
-  passes=$((passes + 1))
+  pass
 else
-  echo "FAIL bench_train_json: output was: $json" | head -20
-  failures=$((failures + 1))
+  fail "bench_train_json: output was:" "$json"
 fi
 
 # No temporary shards or teacher checkpoint are left behind.
 if [ -n "$(ls -A "$work/tmp")" ]; then
-  echo "FAIL cleanup: left $(ls -A "$work/tmp")"
-  failures=$((failures + 1))
+  fail "cleanup: left $(ls -A "$work/tmp")"
 else
-  passes=$((passes + 1))
+  pass
 fi
 
 # The table on stdout and the same results as JSON in a file.
@@ -80,10 +62,9 @@ if "$python" -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 assert [r["batch"] for r in d["results"]] == [4] and d["results"][0]["fewerframes"]["videos_per_s"] > 0, d' \
   "$work/train.json"; then
-  passes=$((passes + 1))
+  pass
 else
-  echo "FAIL json_out: $(head -c 2000 "$work/train.json" 2>&1)"
-  failures=$((failures + 1))
+  fail "json_out:" "$(head -c 2000 "$work/train.json" 2>&1)"
 fi
 
 # With the peer, eager only (seconds), where this interpreter has PyTorch: its figures and the ratios.
@@ -99,14 +80,12 @@ for r in d["results"]:
     ratio = r["fewerframes"]["videos_per_s"] / eager["videos_per_s"]
     assert abs(r["ratio_vs_eager"] - ratio) < 1e-9 * ratio, r
     assert r["torch_compile"] is None and r["ratio_vs_compile"] is None, r' "$json"; then
-    passes=$((passes + 1))
+    pass
   else
-    echo "FAIL bench_train_peer: output was: $json" | head -20
-    failures=$((failures + 1))
+    fail "bench_train_peer: output was:" "$json"
   fi
 else
   echo "note: $python has no PyTorch; the peer check did not run"
 fi
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+summary

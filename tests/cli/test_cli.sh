@@ -4,23 +4,7 @@
 set -u
 fewerframes=$1
 python=$2
-failures=0
-passes=0
-
-expect() {  # expect NAME EXPECTED_STATUS PATTERN -- COMMAND...
-  local name=$1 status=$2 pattern=$3
-  shift 4
-  local output
-  output=$("$@" 2>&1)
-  local got=$?
-  if [ "$got" -ne "$status" ] || ! grep -qE -- "$pattern" <<<"$output"; then
-    echo "FAIL $name: exit $got (expected $status), output:"
-    echo "$output" | head -20
-    failures=$((failures + 1))
-  else
-    passes=$((passes + 1))
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/expect.sh"
 
 expect help 0 "bench" -- "$fewerframes" --help
 expect version 0 "fewerframes [0-9]+\.[0-9]+" -- "$fewerframes" --version
@@ -34,10 +18,9 @@ d = json.loads(sys.argv[1])
 assert d["results"], "no results"
 assert all(r["device"] == "cpu" and r["ms"] > 0 for r in d["results"]), d["results"]
 assert any("gflops" in r for r in d["results"]) and any("gbps" in r for r in d["results"])' "$json"; then
-  passes=$((passes + 1))
+  pass
 else
-  echo "FAIL bench_json: output was: $json" | head -20
-  failures=$((failures + 1))
+  fail "bench_json: output was:" "$json"
 fi
 
 # make-data -> inspect, as a newcomer would run them.
@@ -64,10 +47,9 @@ assert len(rows) == 4, len(rows)
 for r in rows:
     assert {"file", "offset", "id", "labels", "frames"} <= set(r), r
 assert rows[0]["offset"] == 0 and rows[1]["offset"] > 0' "$json"; then
-  passes=$((passes + 1))
+  pass
 else
-  echo "FAIL inspect_json: $json" | head -5
-  failures=$((failures + 1))
+  fail "inspect_json:" "$json"
 fi
 
 # One flipped byte inside the second record: --check names the file and that record's offset.
@@ -109,10 +91,9 @@ for tag in (b"train/loss", b"train/label_loss", b"train/learning_rate", b"valida
     assert tag in body, tag
 assert b"teacher_label_loss" not in body  # only parallel runs have a co-trained teacher
 ' "$work/run"; then
-  passes=$((passes + 1))
+  pass
 else
-  echo "FAIL train_event_file"
-  failures=$((failures + 1))
+  fail train_event_file
 fi
 expect train_resume_done 0 "trained 4 steps" -- "$fewerframes" train --train "$work/y8m/frame/train*.tfrecord" \
   --run-dir "$work/run" --steps 4 --resume "$work/run/checkpoint.safetensors" "${tiny[@]}"
@@ -128,5 +109,4 @@ expect demo_bad_k 1 "--k must lie" -- "$fewerframes" demo --out "$work/demo2" --
 
 expect bench_loader 0 "Python protobuf" -- "$fewerframes" bench loader --videos 12 --seconds 0.2 --threads 2
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+summary

@@ -5,34 +5,16 @@
 set -u
 fewerframes=$1
 python=$2
-failures=0
-passes=0
-
-expect() {  # expect NAME EXPECTED_STATUS PATTERN -- COMMAND...
-  local name=$1 status=$2 pattern=$3
-  shift 4
-  local output
-  output=$("$@" 2>&1)
-  local got=$?
-  if [ "$got" -ne "$status" ] || ! grep -qE -- "$pattern" <<<"$output"; then
-    echo "FAIL $name: exit $got (expected $status), output:"
-    echo "$output" | head -20
-    failures=$((failures + 1))
-  else
-    passes=$((passes + 1))
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/expect.sh"
 
 check_python() {  # check_python NAME SCRIPT ARGS...: the script's assertions decide
   local name=$1 script=$2
   shift 2
   local output
   if output=$("$python" -c "$script" "$@" 2>&1); then
-    passes=$((passes + 1))
+    pass
   else
-    echo "FAIL $name:"
-    echo "$output" | tail -8
-    failures=$((failures + 1))
+    fail "$name:" "$(tail -8 <<<"$output")"
   fi
 }
 
@@ -116,5 +98,4 @@ expect no_partial_csv 1 "cannot open checkpoint" -- "$fewerframes" infer --check
   --data "$data" --output "$work/never.csv"
 expect no_partial_csv_file 1 "" -- test -e "$work/never.csv"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+summary

@@ -5,16 +5,11 @@
 
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "gpu/gpu_compare.h"
 #include "kernels/dequantize_gather.h"
 
 namespace ff {
 namespace {
-
-class PoisonAllocations {
- public:
-  PoisonAllocations() { set_poison_allocations(true); }
-  ~PoisonAllocations() { set_poison_allocations(false); }
-};
 
 std::vector<uint8_t> frame_bytes(int64_t n, uint32_t salt) {
   std::vector<uint8_t> bytes(static_cast<size_t>(n));
@@ -38,7 +33,7 @@ std::vector<int32_t> sample_indices(int64_t batch, int64_t frames, int64_t k) {
 }  // namespace
 
 TEST_CASE("dequantize_gather on the GPU gives the CPU's floats bit for bit", "[gpu][dequantize_gather]") {
-  PoisonAllocations poison;
+  test::PoisonAllocations poison;
   struct Size {
     int64_t batch, frames, size, k;
   };
@@ -54,7 +49,7 @@ TEST_CASE("dequantize_gather on the GPU gives the CPU's floats bit for bit", "[g
 }
 
 TEST_CASE("dequantize_gather on the GPU handles buffers not aligned for vector access", "[gpu][dequantize_gather]") {
-  PoisonAllocations poison;
+  test::PoisonAllocations poison;
   // Frame size 8 (a multiple of 4), but the frames start one byte into their buffer and the output one
   // float into its own: the kernel must take the scalar path.
   const int64_t batch = 4, frames = 9, size = 8, k = 6;

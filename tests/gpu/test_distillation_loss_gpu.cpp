@@ -4,18 +4,11 @@
 #include <catch2/catch.hpp>
 #include <vector>
 
-#include "engine/device.h"
 #include "engine/ops.h"
-#include "op_cases/gradient_check.h"
+#include "gpu/gpu_compare.h"
 
 namespace ff::test {
 namespace {
-
-class PoisonAllocations {
- public:
-  PoisonAllocations() { set_poison_allocations(true); }
-  ~PoisonAllocations() { set_poison_allocations(false); }
-};
 
 struct LossRun {
   Tensor total, terms, dlogits, dencoding;

@@ -8,35 +8,12 @@
 #include <vector>
 
 #include "engine/autograd.h"
-#include "engine/device.h"
 #include "engine/ops.h"
+#include "gpu/gpu_compare.h"
 #include "models/nextvlad_block.h"
-#include "op_cases/gradient_check.h"
 
 namespace ff::test {
 namespace {
-
-constexpr double kFloat32Tolerance = 1e-5;
-
-class PoisonAllocations {
- public:
-  PoisonAllocations() { set_poison_allocations(true); }
-  ~PoisonAllocations() { set_poison_allocations(false); }
-};
-
-// A copy of t on `device` that shares nothing with t (Tensor::to returns t itself on its own device).
-Tensor fresh_copy(const Tensor& t, Device device, bool requires_grad = false) {
-  if (!t.defined()) return Tensor();
-  Tensor copy = t.device() == device ? t.clone() : t.to(device);
-  if (requires_grad) copy.set_requires_grad(true);
-  return copy;
-}
-
-void check_close(const char* what, const Tensor& gpu, const Tensor& cpu, double tolerance) {
-  double error = relative_error(gpu, cpu);
-  INFO(what << " relative error " << error);
-  CHECK(error < tolerance);  // NaN fails
-}
 
 bool bitwise_equal(const Tensor& a, const Tensor& b) {
   std::vector<float> va = a.to(Device::cpu()).to_vector<float>(), vb = b.to(Device::cpu()).to_vector<float>();
@@ -136,6 +113,13 @@ AggregationRun run_aggregation(const AggregationInputs& in, Device device, uint6
   return run;
 }
 
+void check_aggregation_close(const AggregationRun& gpu, const AggregationRun& cpu, double tolerance) {
+  check_close("vlad", gpu.vlad, cpu.vlad, tolerance);
+  check_close("dassignment", gpu.dassignment, cpu.dassignment, tolerance);
+  check_close("dfeatures", gpu.dfeatures, cpu.dfeatures, tolerance);
+  check_close("dcentres", gpu.dcentres, cpu.dcentres, tolerance);
+}
+
 }  // namespace
 
 TEST_CASE("nextvlad_assignment on CUDA matches the CPU reference", "[gpu][nextvlad_fused]") {
@@ -173,10 +157,7 @@ TEST_CASE("nextvlad_aggregation on CUDA matches the CPU reference", "[gpu][nextv
     AggregationInputs in = aggregation_inputs(size, DType::Float32, 19);
     AggregationRun cpu = run_aggregation(in, Device::cpu(), 19);
     AggregationRun gpu = run_aggregation(in, Device::cuda(), 19);
-    check_close("vlad", gpu.vlad, cpu.vlad, kFloat32Tolerance);
-    check_close("dassignment", gpu.dassignment, cpu.dassignment, kFloat32Tolerance);
-    check_close("dfeatures", gpu.dfeatures, cpu.dfeatures, kFloat32Tolerance);
-    check_close("dcentres", gpu.dcentres, cpu.dcentres, kFloat32Tolerance);
+    check_aggregation_close(gpu, cpu, kFloat32Tolerance);
   }
 }
 
@@ -193,10 +174,7 @@ TEST_CASE("the fused NeXtVLAD ops on CUDA in float64 match the CPU reference", "
   AggregationInputs g = aggregation_inputs({4, 39, 37, 21}, DType::Float64, 6);
   AggregationRun cpu_g = run_aggregation(g, Device::cpu(), 6);
   AggregationRun gpu_g = run_aggregation(g, Device::cuda(), 6);
-  check_close("vlad", gpu_g.vlad, cpu_g.vlad, 1e-12);
-  check_close("dassignment", gpu_g.dassignment, cpu_g.dassignment, 1e-12);
-  check_close("dfeatures", gpu_g.dfeatures, cpu_g.dfeatures, 1e-12);
-  check_close("dcentres", gpu_g.dcentres, cpu_g.dcentres, 1e-12);
+  check_aggregation_close(gpu_g, cpu_g, 1e-12);
 }
 
 TEST_CASE("the fused NeXtVLAD ops on CUDA are deterministic", "[gpu][nextvlad_fused]") {

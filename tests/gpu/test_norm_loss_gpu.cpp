@@ -5,28 +5,11 @@
 #include <vector>
 
 #include "engine/autograd.h"
-#include "engine/device.h"
 #include "engine/ops.h"
-#include "op_cases/gradient_check.h"
+#include "gpu/gpu_compare.h"
 
 namespace ff::test {
 namespace {
-
-constexpr double kFloat32Tolerance = 1e-5;
-
-class PoisonAllocations {
- public:
-  PoisonAllocations() { set_poison_allocations(true); }
-  ~PoisonAllocations() { set_poison_allocations(false); }
-};
-
-// A copy of t on `device` that shares nothing with t (Tensor::to returns t itself on its own device).
-Tensor fresh_copy(const Tensor& t, Device device, bool requires_grad = false) {
-  if (!t.defined()) return Tensor();
-  Tensor copy = t.device() == device ? t.clone() : t.to(device);
-  if (requires_grad) copy.set_requires_grad(true);
-  return copy;
-}
 
 // A 0/1 row mask with about 70% ones and row 0 always counted.
 Tensor row_mask(int64_t rows, uint64_t seed, DType dtype) {
@@ -70,12 +53,6 @@ BatchNormRun run_batch_norm(const BatchNormInputs& in, bool training, Device dev
   run.dgamma = gamma.grad();
   run.dbeta = beta.grad();
   return run;
-}
-
-void check_close(const char* what, const Tensor& gpu, const Tensor& cpu, double tolerance) {
-  double error = relative_error(gpu, cpu);
-  INFO(what << " relative error " << error);
-  CHECK(error < tolerance);  // NaN fails
 }
 
 }  // namespace

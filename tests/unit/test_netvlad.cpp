@@ -2,7 +2,6 @@
 // model), unit norm, gradients of the whole model against central differences and parameter counts.
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <set>
 #include <string>
@@ -14,6 +13,7 @@
 #include "models/nextvlad.h"
 #include "op_cases/gradient_check.h"
 #include "support/parameter_gradients.h"
+#include "support/tensor_difference.h"
 
 namespace ff {
 namespace {
@@ -56,14 +56,6 @@ Tensor with_new_padding(const Tensor& frames, const std::vector<int32_t>& counts
         altered.data<double>()[i] = fresh.data<double>()[i];
       }
   return altered;
-}
-
-double max_abs_difference(const Tensor& a, const Tensor& b) {
-  std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  REQUIRE(va.size() == vb.size());
-  double worst = 0;
-  for (size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::fabs(va[i] - vb[i]));
-  return worst;
 }
 
 }  // namespace
@@ -118,7 +110,7 @@ TEST_CASE("NetVLAD outputs ignore padded frames and have unit norm per block", "
   Tensor rgb = Tensor::normal({kBatch, kFrames, 6}, 0.0, 1.0, data, DType::Float64);
   Tensor audio = Tensor::normal({kBatch, kFrames, 4}, 0.0, 1.0, data, DType::Float64);
   Tensor rgb_altered = with_new_padding(rgb, kFrameCounts, 32), audio_altered = with_new_padding(audio, kFrameCounts, 33);
-  REQUIRE(max_abs_difference(rgb, rgb_altered) > 1.0);
+  REQUIRE(test::max_abs_difference(rgb, rgb_altered) > 1.0);
 
   auto run = [&](const NeXtVladConfig& config, const Tensor& r, const Tensor& a, bool training) {
     Generator init(34), dropout_generator(35);
@@ -130,8 +122,8 @@ TEST_CASE("NetVLAD outputs ignore padded frames and have unit norm per block", "
     INFO("training " << training);
     NeXtVladOutput a = run(tiny_netvlad_config(), rgb, audio, training);
     NeXtVladOutput b = run(tiny_netvlad_config(), rgb_altered, audio_altered, training);
-    CHECK(max_abs_difference(a.encoding, b.encoding) == 0.0);
-    CHECK(max_abs_difference(a.logits, b.logits) == 0.0);
+    CHECK(test::max_abs_difference(a.encoding, b.encoding) == 0.0);
+    CHECK(test::max_abs_difference(a.logits, b.logits) == 0.0);
     // Encoding: rgb 6*4 = 24 values, then audio 4*2 = 8; each block's part has unit norm.
     REQUIRE(a.encoding.shape() == Shape{kBatch, 32});
     for (int64_t v = 0; v < kBatch; ++v) {
@@ -148,7 +140,7 @@ TEST_CASE("NetVLAD outputs ignore padded frames and have unit norm per block", "
     NeXtVladConfig leaky = tiny_netvlad_config();
     leaky.bn_excludes_padding = false;
     NeXtVladOutput a = run(leaky, rgb, audio, true), b = run(leaky, rgb_altered, audio_altered, true);
-    CHECK(max_abs_difference(a.encoding, b.encoding) > 1e-6);
+    CHECK(test::max_abs_difference(a.encoding, b.encoding) > 1e-6);
   }
 }
 

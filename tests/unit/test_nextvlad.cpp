@@ -2,7 +2,6 @@
 // central finite differences, independence from padded frames, output shapes and parameter counts.
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <set>
 #include <string>
@@ -13,6 +12,8 @@
 #include "models/nextvlad_block.h"
 #include "models/nextvlad_cost.h"
 #include "op_cases/gradient_check.h"
+#include "support/parameter_gradients.h"
+#include "support/tensor_difference.h"
 
 namespace ff {
 namespace {
@@ -35,19 +36,6 @@ NeXtVladConfig tiny_config() {
 const std::vector<int32_t> kFrameCounts = {5, 2, 1};
 constexpr int64_t kBatch = 3, kFrames = 5;
 
-// Moves every trainable parameter away from its initial value (zero biases, unit gammas), so the check
-// does not sit on special points.
-void perturb_parameters(ParameterSet& parameters, uint64_t seed) {
-  Generator generator(seed);
-  for (Parameter& p : parameters.all()) {
-    if (!p.trainable) continue;
-    Tensor noise = Tensor::uniform(p.value.shape(), -0.3, 0.3, generator, DType::Float64);
-    double* x = p.value.data<double>();
-    const double* n = noise.data<double>();
-    for (int64_t e = 0; e < p.value.numel(); ++e) x[e] += n[e];
-  }
-}
-
 struct TinyInputs {
   Tensor rgb, audio;
 };
@@ -58,20 +46,12 @@ TinyInputs tiny_inputs(uint64_t seed) {
           Tensor::normal({kBatch, kFrames, 4}, 0.0, 1.0, generator, DType::Float64)};
 }
 
-double max_abs_difference(const Tensor& a, const Tensor& b) {
-  std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  REQUIRE(va.size() == vb.size());
-  double worst = 0;
-  for (size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::fabs(va[i] - vb[i]));
-  return worst;
-}
-
 }  // namespace
 
 TEST_CASE("NeXtVLAD gradients of every parameter and input match central differences", "[nextvlad]") {
   Generator init(7);
   NeXtVladModel model(tiny_config(), init, DType::Float64);
-  perturb_parameters(model.parameters(), 11);
+  test::perturb_parameters(model.parameters(), 11);
   TinyInputs inputs = tiny_inputs(3);
   inputs.rgb.set_requires_grad();
   inputs.audio.set_requires_grad();
@@ -88,33 +68,9 @@ TEST_CASE("NeXtVLAD gradients of every parameter and input match central differe
     if (p.trainable) checked.emplace_back(p.name, p.value);
   REQUIRE(checked.size() == 2 + 29);  // 10 per NeXtVLAD block, 9 in the head
 
-  NoGradGuard no_grad;
-  const double step = 1e-6;
-  double worst = 0;
-  std::string worst_where;
-  for (auto& [name, tensor] : checked) {
-    REQUIRE(tensor.grad().defined());
-    std::vector<double> analytic = tensor.grad().to_vector<double>();
-    double* x = tensor.data<double>();
-    for (int64_t e = 0; e < tensor.numel(); ++e) {
-      const double saved = x[e];
-      x[e] = saved + step;
-      const double plus = objective().item();
-      x[e] = saved - step;
-      const double minus = objective().item();
-      x[e] = saved;
-      const double numeric = (plus - minus) / (2 * step);
-      const double error = std::fabs(analytic[size_t(e)] - numeric) / std::max(1.0, std::fabs(numeric));
-      if (!(error <= worst)) {
-        worst = error;
-        worst_where = name + "[" + std::to_string(e) + "]: analytic " + std::to_string(analytic[size_t(e)]) +
-                      " numeric " + std::to_string(numeric);
-      }
-    }
-  }
-  INFO("worst relative error at " << worst_where);
-  CHECK(std::isfinite(worst));
-  CHECK(worst < 1e-6);
+  test::NamedGradientReport report = test::check_named_gradients(objective, checked);
+  INFO("worst relative error at " << report.where);
+  CHECK(report.max_error < 1e-6);
 }
 
 // Same inputs except the padded frames, which get fresh large values.
@@ -137,29 +93,29 @@ TinyInputs with_new_padding(const TinyInputs& inputs, uint64_t seed) {
 TEST_CASE("NeXtVLAD outputs ignore the values of padded frames when BN excludes padding", "[nextvlad]") {
   TinyInputs inputs = tiny_inputs(23);
   TinyInputs altered = with_new_padding(inputs, 24);
-  REQUIRE(max_abs_difference(inputs.rgb, altered.rgb) > 1.0);
-  REQUIRE(max_abs_difference(inputs.audio, altered.audio) > 1.0);
+  REQUIRE(test::max_abs_difference(inputs.rgb, altered.rgb) > 1.0);
+  REQUIRE(test::max_abs_difference(inputs.audio, altered.audio) > 1.0);
 
   auto run = [&](const NeXtVladConfig& config, const TinyInputs& in, bool training) {
     Generator init(21), dropout_generator(25);
     NeXtVladModel model(config, init, DType::Float64);
-    perturb_parameters(model.parameters(), 22);
+    test::perturb_parameters(model.parameters(), 22);
     return model.forward(in.rgb, in.audio, kFrameCounts, training, dropout_generator);
   };
 
   for (bool training : {true, false}) {
     INFO("training " << training);
     NeXtVladOutput a = run(tiny_config(), inputs, training), b = run(tiny_config(), altered, training);
-    CHECK(max_abs_difference(a.logits, b.logits) == 0.0);
-    CHECK(max_abs_difference(a.encoding, b.encoding) == 0.0);
-    CHECK(max_abs_difference(a.hidden, b.hidden) == 0.0);
+    CHECK(test::max_abs_difference(a.logits, b.logits) == 0.0);
+    CHECK(test::max_abs_difference(a.encoding, b.encoding) == 0.0);
+    CHECK(test::max_abs_difference(a.hidden, b.hidden) == 0.0);
   }
 
   SECTION("whereas statistics over padded frames (the TF behaviour) let them leak in") {
     NeXtVladConfig leaky = tiny_config();
     leaky.bn_excludes_padding = false;
     NeXtVladOutput a = run(leaky, inputs, true), b = run(leaky, altered, true);
-    CHECK(max_abs_difference(a.logits, b.logits) > 1e-6);
+    CHECK(test::max_abs_difference(a.logits, b.logits) > 1e-6);
   }
 }
 
