@@ -230,6 +230,7 @@ void run_train(const TrainOptions& o, CLI::App& app) {
   if (o.steps < 1) throw std::invalid_argument("--steps must be >= 1");
 
   models::Trainer trainer(config, device);
+  fmt::print("{} mode, {}: parameters: {}\n", o.mode, device.str(), trainer.model().parameters().trainable_count());
   std::filesystem::create_directories(o.run_dir);
   const std::filesystem::path run(o.run_dir);
   {
