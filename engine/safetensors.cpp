@@ -77,7 +77,32 @@ class SafetensorsReader {
  public:
   explicit SafetensorsReader(std::string path) : path_(std::move(path)) {}
 
+  // The whole file: header, layout checks, every tensor's bytes.
   SafetensorsContents read() {
+    std::ifstream file = open_and_read_header();
+    SafetensorsContents contents;
+    std::vector<TensorEntry> entries = parse_header(header_text_, contents.metadata);
+    check_layout(entries);
+    for (const TensorEntry& entry : entries) {
+      Tensor tensor = Tensor::empty(entry.shape, entry.dtype, Device::cpu());
+      file.seekg(std::streamoff(data_start_ + entry.begin));
+      file.read(static_cast<char*>(tensor.raw_data()), std::streamsize(tensor.nbytes()));
+      if (!file) fail("reading the data of tensor " + in_quotes(entry.name) + " failed");
+      contents.tensors.emplace_back(entry.name, std::move(tensor));
+    }
+    return contents;
+  }
+
+  // The metadata alone, from the validated header; no tensor byte is read.
+  StringMap read_metadata() {
+    open_and_read_header();
+    StringMap metadata;
+    parse_header(header_text_, metadata);
+    return metadata;
+  }
+
+ private:
+  std::ifstream open_and_read_header() {
     std::ifstream file(path_, std::ios::binary);
     if (!file) fail("cannot open the file");
     file.seekg(0, std::ios::end);
@@ -90,26 +115,14 @@ class SafetensorsReader {
     if (header_length > file_size - sizeof(uint64_t))
       fail("header length " + std::to_string(header_length) + " reaches beyond the end of the file (" +
            std::to_string(file_size) + " bytes)");
-    std::string header_text(header_length, '\0');
-    file.read(header_text.data(), std::streamsize(header_length));
+    header_text_.assign(header_length, '\0');
+    file.read(header_text_.data(), std::streamsize(header_length));
     if (!file) fail("reading the header failed");
     data_start_ = sizeof(uint64_t) + header_length;
     data_size_ = file_size - data_start_;
-
-    SafetensorsContents contents;
-    std::vector<TensorEntry> entries = parse_header(header_text, contents.metadata);
-    check_layout(entries);
-    for (const TensorEntry& entry : entries) {
-      Tensor tensor = Tensor::empty(entry.shape, entry.dtype, Device::cpu());
-      file.seekg(std::streamoff(data_start_ + entry.begin));
-      file.read(static_cast<char*>(tensor.raw_data()), std::streamsize(tensor.nbytes()));
-      if (!file) fail("reading the data of tensor " + in_quotes(entry.name) + " failed");
-      contents.tensors.emplace_back(entry.name, std::move(tensor));
-    }
-    return contents;
+    return file;
   }
 
- private:
   [[noreturn]] void fail(const std::string& reason) const {
     throw std::runtime_error("safetensors file " + path_ + ": " + reason);
   }
@@ -231,10 +244,13 @@ class SafetensorsReader {
   std::string path_;
   uint64_t data_start_ = 0;
   uint64_t data_size_ = 0;
+  std::string header_text_;
 };
 
 }  // namespace
 
 SafetensorsContents read_safetensors(const std::string& path) { return SafetensorsReader(path).read(); }
+
+StringMap read_safetensors_metadata(const std::string& path) { return SafetensorsReader(path).read_metadata(); }
 
 }  // namespace ff

@@ -33,4 +33,8 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors, con
 // repeated names).
 SafetensorsContents read_safetensors(const std::string& path);
 
+// The "__metadata__" entry alone, after the same header checks, without reading any tensor: what a caller
+// needs to know (e.g. a checkpoint's architecture) before it can receive the tensors.
+StringMap read_safetensors_metadata(const std::string& path);
+
 }  // namespace ff

@@ -2,7 +2,6 @@
 
 #include <fmt/core.h>
 
-#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -14,38 +13,6 @@
 
 namespace ff::tools {
 namespace {
-
-// The "__metadata__" of a safetensors file from its header alone: the architecture must be known before
-// the model that receives the tensors can be built, and the tensors (optimizer state included, several
-// times the model's size) are read only once, by load_checkpoint_into.
-StringMap read_checkpoint_metadata(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open checkpoint " + path);
-  unsigned char length_bytes[8];
-  if (!in.read(reinterpret_cast<char*>(length_bytes), sizeof length_bytes))
-    throw std::runtime_error("checkpoint " + path + " is shorter than a safetensors header");
-  uint64_t length = 0;
-  for (int i = 7; i >= 0; --i) length = (length << 8) | length_bytes[i];  // little-endian
-  constexpr uint64_t kMaxHeaderBytes = uint64_t(100) << 20;  // the safetensors format's own limit
-  if (length > kMaxHeaderBytes)
-    throw std::runtime_error("checkpoint " + path + ": header length " + std::to_string(length) +
-                             " is not that of a safetensors file");
-  std::string header(length, '\0');
-  if (!in.read(header.data(), std::streamsize(length)))
-    throw std::runtime_error("checkpoint " + path + " is truncated inside its header");
-  nlohmann::json json = nlohmann::json::parse(header, nullptr, false);
-  if (json.is_discarded() || !json.is_object())
-    throw std::runtime_error("checkpoint " + path + ": the safetensors header is not a JSON object");
-  StringMap metadata;
-  auto found = json.find("__metadata__");
-  if (found == json.end()) return metadata;
-  if (!found->is_object()) throw std::runtime_error("checkpoint " + path + ": __metadata__ is not a JSON object");
-  for (const auto& [key, value] : found->items()) {
-    if (!value.is_string()) throw std::runtime_error("checkpoint " + path + ": metadata '" + key + "' is not a string");
-    metadata[key] = value.get<std::string>();
-  }
-  return metadata;
-}
 
 const std::string& required(const StringMap& metadata, const std::string& key, const std::string& path) {
   auto it = metadata.find(key);
@@ -79,7 +46,10 @@ int64_t config_integer(const nlohmann::json& config, const char* key, int64_t fa
 
 TrainedModel::TrainedModel(const std::string& checkpoint, Device device, const FrameViewOverride& view)
     : path_(checkpoint), device_(device) {
-  metadata_ = read_checkpoint_metadata(path_);
+  // The architecture must be known before the model that receives the tensors is built; the tensors
+  // (optimizer state included, several times the model's size) are then read once, by load_checkpoint_into.
+  if (!std::ifstream(path_, std::ios::binary)) throw std::runtime_error("cannot open checkpoint " + path_);
+  metadata_ = read_safetensors_metadata(path_);
   mode_ = required(metadata_, "mode", path_);
   models::TrainingMode mode;
   try {
