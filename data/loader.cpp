@@ -31,8 +31,9 @@ struct Example {
   Source source;
   std::string id;
   std::vector<int32_t> labels;
-  std::vector<int32_t> frame_counts;                 // per view
-  std::vector<std::vector<std::vector<uint8_t>>> frames;  // [view][feature]: count * size bytes
+  std::vector<std::vector<int32_t>> indices;              // [view]: the frames the view keeps
+  std::vector<std::vector<std::vector<uint8_t>>> frames;  // [view][feature]: count * size bytes; none
+                                                          // for a view that does not copy frames
 };
 
 // What a worker hands the batcher: a video, or the error that stopped it.
@@ -124,19 +125,20 @@ struct Loader::Impl {
   }
 
   Example decode(const std::string& file_name, int64_t file_index, std::string_view payload, const Source& where,
-                 FrameLevelView& view, std::vector<int32_t>& indices) const {
+                 FrameLevelView& view) const {
     decode_frame_level(payload, options.layout, view, RecordSource{file_name, where.offset});
     Example example;
     example.source = where;
     example.source.file = file_index;
     example.id.assign(view.id);
     example.labels = view.labels;
-    example.frame_counts.resize(options.views.size());
+    example.indices.resize(options.views.size());
     example.frames.resize(options.views.size());
     uint64_t key = id_key(view.id) ^ (0xD1B54A32D192ED03ull * (epoch + 1));
     for (size_t v = 0; v < options.views.size(); ++v) {
+      std::vector<int32_t>& indices = example.indices[v];
       sample_frames(options.views[v].sampler, view.num_frames, options.seed, key, indices);
-      example.frame_counts[v] = int32_t(indices.size());
+      if (!options.views[v].copy_frames) continue;
       example.frames[v].resize(options.layout.frame_features.size());
       for (size_t f = 0; f < options.layout.frame_features.size(); ++f) {
         size_t size = size_t(options.layout.frame_features[f].size);
@@ -154,7 +156,6 @@ struct Loader::Impl {
     BoundedQueue<WorkItem>& queue = *worker_queues[w];
     try {
       FrameLevelView view;
-      std::vector<int32_t> indices;
       const std::vector<int64_t>& list = worker_files[w];
       for (size_t l = size_t(start.list_index); l < list.size() && !stopping; ++l) {
         const std::string& name = files[size_t(list[l])];
@@ -172,7 +173,7 @@ struct Loader::Impl {
           if (options.shard_mode == ShardMode::Records &&
               where.record % uint64_t(options.world_size) != uint64_t(options.rank))
             continue;
-          Example example = decode(name, list[l], payload, where, view, indices);
+          Example example = decode(name, list[l], payload, where, view);
           if (view.num_frames == 0) {
             if (options.empty_videos == EmptyVideoPolicy::Error)
               throw DataError(name, where.offset, example.id, "video has no frames");
@@ -197,10 +198,9 @@ struct Loader::Impl {
     std::string_view payload;
     if (!reader.next(payload)) throw DataError(name, source.offset, "", "resume: no record at this offset");
     FrameLevelView view;
-    std::vector<int32_t> indices;
     Source where = source;
     where.next_offset = reader.next_offset();
-    return decode(name, source.file, payload, where, view, indices);
+    return decode(name, source.file, payload, where, view);
   }
 
   // Builds a batch, reusing the buffers of a batch the consumer has finished with when there is one:
@@ -220,7 +220,8 @@ struct Loader::Impl {
       view.name = options.views[v].name;
       view.capacity = options.views[v].capacity();
       view.frame_counts.resize(examples.size());
-      view.features.resize(options.layout.frame_features.size());
+      view.frame_indices.assign(size_t(batch.size * view.capacity), -1);
+      view.features.resize(options.views[v].copy_frames ? options.layout.frame_features.size() : 0);
       for (size_t f = 0; f < view.features.size(); ++f)
         view.features[f].resize(size_t(batch.size * view.capacity * options.layout.frame_features[f].size));
     }
@@ -231,7 +232,9 @@ struct Loader::Impl {
       batch.labels.push_back(std::move(e.labels));
       for (size_t v = 0; v < options.views.size(); ++v) {
         ViewBatch& view = batch.views[v];
-        view.frame_counts[b] = e.frame_counts[v];
+        const std::vector<int32_t>& indices = e.indices[v];
+        view.frame_counts[b] = int32_t(indices.size());
+        std::copy(indices.begin(), indices.end(), view.frame_indices.begin() + ptrdiff_t(b * size_t(view.capacity)));
         for (size_t f = 0; f < view.features.size(); ++f) {
           size_t row = size_t(view.capacity * options.layout.frame_features[f].size);
           uint8_t* out = view.features[f].data() + b * row;

@@ -35,6 +35,10 @@ enum class EmptyVideoPolicy { Skip, Error };
 struct ViewSpec {
   std::string name;
   SamplerSpec sampler;
+  // false: the batch carries this view's frame indices but not its frames, for a consumer that gathers
+  // them on the device from a view of all frames it uploads anyway (distillation: the student's k frames
+  // are a subset of the teacher's). Saves the host copy and the PCIe bytes of the second view.
+  bool copy_frames = true;
   // Frames per video in the batch: max_frames for FrameSampler::All, k otherwise.
   int64_t capacity() const;
 };
@@ -60,8 +64,11 @@ struct LoaderOptions {
 struct ViewBatch {
   std::string name;
   int64_t capacity = 0;                        // padded frame axis
-  std::vector<std::vector<uint8_t>> features;  // per frame feature: [batch, capacity, size], zero-padded
-  std::vector<int32_t> frame_counts;           // [batch]: real frames per video
+  // Per frame feature: [batch, capacity, size], zero-padded. Empty (no features at all) for a view whose
+  // ViewSpec::copy_frames is false.
+  std::vector<std::vector<uint8_t>> features;
+  std::vector<int32_t> frame_counts;   // [batch]: real frames per video
+  std::vector<int32_t> frame_indices;  // [batch, capacity]: the video's frame in each slot, -1 for padding
 };
 
 struct Batch {

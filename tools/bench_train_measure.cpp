@@ -49,7 +49,9 @@ BenchTrainTiming measure_engine_training(const BenchTrainSetup& setup, const Ben
   l.patterns = {setup.data_pattern};
   l.layout = setup.layout;
   l.views = {{kFullView, {data::FrameSampler::All, 0, setup.model.max_frames}}};
-  if (student) l.views.push_back({kSampledView, {data::FrameSampler::Uniform, bench_case.k, setup.model.max_frames}});
+  // As in `train`: the student's frames are gathered on the device from the teacher's (tools/batch_tensors.h).
+  if (student)
+    l.views.push_back({kSampledView, {data::FrameSampler::Uniform, bench_case.k, setup.model.max_frames}, false});
   l.batch_size = bench_case.batch_size;
   l.drop_remainder = true;  // every step sees a full batch
   l.reader_threads = setup.reader_threads;

@@ -153,7 +153,8 @@ data::LoaderOptions loader_options(const TrainOptions& o, const data::YouTube8ML
   l.layout = layout;
   l.views.clear();
   if (full) l.views.push_back({kFullView, {data::FrameSampler::All, 0, o.max_frames}});
-  if (sampled) l.views.push_back({kSampledView, {data::parse_frame_sampler(o.sampler), o.k, o.max_frames}});
+  // With the full view on the device anyway, the sampled frames are gathered there (tools/batch_tensors.h).
+  if (sampled) l.views.push_back({kSampledView, {data::parse_frame_sampler(o.sampler), o.k, o.max_frames}, !full});
   l.batch_size = o.batch_size;
   l.reader_threads = o.reader_threads;
   l.shuffle_buffer = o.shuffle_buffer;

@@ -84,7 +84,8 @@ bool same_batches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i].ids != b[i].ids || a[i].multi_hot != b[i].multi_hot || a[i].views.size() != b[i].views.size()) return false;
     for (size_t v = 0; v < a[i].views.size(); ++v)
-      if (a[i].views[v].features != b[i].views[v].features || a[i].views[v].frame_counts != b[i].views[v].frame_counts)
+      if (a[i].views[v].features != b[i].views[v].features || a[i].views[v].frame_counts != b[i].views[v].frame_counts ||
+          a[i].views[v].frame_indices != b[i].views[v].frame_indices)
         return false;
   }
   return true;
@@ -135,6 +136,11 @@ TEST_CASE("batches hold the teacher's frames and the student's sampled frames, p
         const ViewBatch& view = batch.views[v];
         sample_frames(o.views[v].sampler, video.num_frames, o.seed, 0, indices);
         REQUIRE(view.frame_counts[size_t(b)] == int32_t(indices.size()));
+        std::vector<int32_t> slots(view.frame_indices.begin() + b * view.capacity,
+                                   view.frame_indices.begin() + (b + 1) * view.capacity);
+        std::vector<int32_t> expected_slots(indices);
+        expected_slots.resize(size_t(view.capacity), -1);
+        CHECK(slots == expected_slots);
         for (size_t f = 0; f < 2; ++f) {
           size_t size = size_t(o.layout.frame_features[f].size);
           const uint8_t* row = view.features[f].data() + size_t(b) * size_t(view.capacity) * size;
@@ -149,6 +155,27 @@ TEST_CASE("batches hold the teacher's frames and the student's sampled frames, p
         }
       }
     }
+  }
+}
+
+TEST_CASE("a view that does not copy frames carries the same indices and counts, and no frames", "[loader]") {
+  Shards shards({5, 4});
+  LoaderOptions copying = shards.options();
+  copying.views = {{"all", {FrameSampler::All, 0, 30}}, {"sampled", {FrameSampler::Uniform, 7, 30}}};
+  LoaderOptions indices_only = copying;
+  indices_only.views[1].copy_frames = false;
+  Loader a(copying), b(indices_only);
+  std::vector<Batch> with_frames = epoch_batches(a), without = epoch_batches(b);
+  REQUIRE(with_frames.size() == without.size());
+  for (size_t i = 0; i < with_frames.size(); ++i) {
+    CHECK(with_frames[i].ids == without[i].ids);
+    CHECK(with_frames[i].views[0].features == without[i].views[0].features);
+    const ViewBatch &copied = with_frames[i].views[1], &indexed = without[i].views[1];
+    CHECK(copied.features.size() == 2);
+    CHECK(indexed.features.empty());
+    CHECK(indexed.capacity == 7);
+    CHECK(indexed.frame_counts == copied.frame_counts);
+    CHECK(indexed.frame_indices == copied.frame_indices);
   }
 }
 
