@@ -34,11 +34,29 @@ cublasStatus_t gemm_batched(cublasHandle_t h, const GemmShape& s, const double* 
                                    int(s.n), int(s.m), int(s.k), alpha, b, int(s.trans_b ? s.k : s.n), s.stride_b, a,
                                    int(s.trans_a ? s.m : s.k), s.stride_a, beta, c, int(s.n), s.stride_c, int(s.batch));
 }
+
+// C = beta * C for an empty inner dimension (k == 0): the product is an empty sum. cuBLAS cannot be asked,
+// since it requires leading dimensions >= 1 and ld = k is then 0; this matches the CPU's handling.
+template <class T>
+__global__ void scale_products_kernel(T* c, int64_t elements, int64_t stride, int64_t batch, T beta) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < elements * batch;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    T& value = c[(i / elements) * stride + i % elements];
+    value = beta == T(0) ? T(0) : beta * value;  // beta 0 overwrites, NaN included, as BLAS does
+  }
+}
 }  // namespace
 
 template <class T>
 void gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
   if (s.m == 0 || s.n == 0 || s.batch == 0) return;
+  if (s.k == 0) {
+    const int64_t elements = s.m * s.n;
+    scale_products_kernel<<<blocks_for(elements * s.batch), kBlockSize, 0, current_stream()>>>(
+        c, elements, s.stride_c, s.batch, beta);
+    FF_CUDA_CHECK_LAUNCH();
+    return;
+  }
   FF_CUBLAS_CHECK(gemm_batched(cublas_handle(), s, &alpha, a, b, &beta, c));
 }
 

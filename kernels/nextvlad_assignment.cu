@@ -98,8 +98,8 @@ __global__ void sums_partial_kernel(NeXtVladAssignmentInputs<T> in, const T* dou
   const int lane = int(threadIdx.x % kWarp), warp = int(threadIdx.x / kWarp);
   const int64_t k_count = in.clusters, g = blockIdx.y, base = g * k_count;
   T* mine = accumulators + int64_t(warp) * 2 * k_count;
-  if (warp < warps)
-    for (int64_t k = lane; k < 2 * k_count; k += kWarp) mine[k] = T(0);
+  if (warp < warps)  // each lane zeroes the two slots it adds into, so no lane reads another's store
+    for (int64_t k = lane; k < k_count; k += kWarp) mine[k] = mine[k_count + k] = T(0);
   const int64_t begin = int64_t(blockIdx.x) * rows_per_split;
   const int64_t end = begin + rows_per_split < in.rows ? begin + rows_per_split : in.rows;
   if (warp < warps)

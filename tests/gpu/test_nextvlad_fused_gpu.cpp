@@ -124,9 +124,10 @@ void check_aggregation_close(const AggregationRun& gpu, const AggregationRun& cp
 
 TEST_CASE("nextvlad_assignment on CUDA matches the CPU reference", "[gpu][nextvlad_fused]") {
   PoisonAllocations poison;
-  // A student batch of the default model (k = 30), the audio block's K and G, odd sizes, and K > 256 (more
-  // than eight clusters per lane).
+  // A student batch of the default model (k = 30), the audio block's K and G, the demo's K 16 and G 4 (fewer
+  // clusters than lanes), odd sizes, and K > 256 (more than eight clusters per lane).
   for (AssignmentSize size : {AssignmentSize{160, 30, 8, 128}, AssignmentSize{16, 300, 4, 64},
+                              AssignmentSize{32, 150, 4, 16},
                               AssignmentSize{7, 11, 3, 37}, AssignmentSize{3, 5, 2, 257}, AssignmentSize{1, 1, 1, 1}}) {
     for (bool training : {true, false})
       for (bool exclude_padding : {true, false}) {
@@ -149,8 +150,10 @@ TEST_CASE("nextvlad_assignment on CUDA matches the CPU reference", "[gpu][nextvl
 TEST_CASE("nextvlad_aggregation on CUDA matches the CPU reference", "[gpu][nextvlad_fused]") {
   PoisonAllocations poison;
   // 16 teacher videos of the rgb block (300 frames x 8 groups, K 128, D 256), a student batch of the audio
-  // block (30 x 4, K 64, D 64), odd sizes, K across two tiles, one row.
+  // block (30 x 4, K 64, D 64), the demo's rgb block (150 x 4, K 16, D 256), odd sizes, K across two tiles,
+  // one row.
   for (AggregationSize size : {AggregationSize{16, 2400, 128, 256}, AggregationSize{160, 120, 64, 64},
+                               AggregationSize{32, 600, 16, 256},
                                AggregationSize{3, 7, 37, 19}, AggregationSize{5, 33, 65, 3},
                                AggregationSize{2, 1, 1, 1}}) {
     INFO("videos " << size.videos << " rows " << size.rows << " K " << size.clusters << " D " << size.features);
