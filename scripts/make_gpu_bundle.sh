@@ -9,14 +9,17 @@
 #   bundle/run_gpu_checks.sh                          on the node: GPU tests and benchmarks into one report
 #
 # Left out on purpose: glibc (libc, libm, libdl, libpthread, librt, ld-linux) and the CUDA libraries
-# (libcuda, libcudart, libcublas*, libcudnn*), which the node has and which must match its driver.
+# (libcuda, libcudart, libcublas*), which the node has and which must match its driver. cuDNN is not linked
+# at all: the binaries open libcudnn.so.9 at run time (kernels/batch_norm_cudnn.h) and work without it;
+# run_gpu_checks.sh looks for it on the node.
 #
 #   scripts/make_gpu_bundle.sh [--build-dir DIR] [--out DIR] [--jobs N]   build and gather (default bundle/)
 #   scripts/make_gpu_bundle.sh --check [--out DIR]                         verify an existing bundle here
 #
 # --check needs no GPU: every library of the bundle's binaries must resolve with the bundle's
 # LD_LIBRARY_PATH (nothing "not found" but CUDA driver libraries, nothing non-system resolved outside
-# bundle/lib), and ff_gpu_tests must exit 77 (skipped) on a machine without a GPU.
+# bundle/lib), no binary may link libcudnn, and ff_gpu_tests must exit 77 (skipped) on a machine without a
+# GPU.
 set -euo pipefail
 
 source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
     --out) out=$(realpath -m "$2"); shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --check) check_only=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "make_gpu_bundle.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -74,6 +77,14 @@ check_bundle() {
         failures=$((failures + 1))
       fi
     done < <(LD_LIBRARY_PATH="$out/lib:$cuda_library_path" ldd "$out/$binary")
+    # cuDNN must be opened at run time, never linked: a node without it must still run the bundle.
+    if objdump -p "$out/$binary" | grep -q 'NEEDED *libcudnn'; then
+      echo "check FAIL: $binary links libcudnn (it must only dlopen libcudnn.so.9)" >&2
+      failures=$((failures + 1))
+    fi
+    if grep -q "built without cuDNN headers" "$out/$binary"; then
+      echo "check: $binary was built without cudnn.h: its cuDNN comparison will report itself unavailable"
+    fi
   done
   local status=0
   LD_LIBRARY_PATH="$out/lib:$cuda_library_path" "$out/tests/ff_gpu_tests" >/dev/null 2>&1 || status=$?
@@ -175,7 +186,8 @@ cat >"$out/run_gpu_checks.sh" <<'CHECKS'
 #
 # Time limits in seconds (environment): FF_TIMEOUT_TESTS (150), FF_TIMEOUT_KERNELS (60), FF_TIMEOUT_OPS (60),
 # FF_TIMEOUT_TRAIN (270). Extra arguments for bench train: FF_BENCH_TRAIN_ARGS (e.g. "--precision tf32").
-# The peer runs under python3, or $FF_PEER_PYTHON.
+# The peer runs under python3, or $FF_PEER_PYTHON. cuDNN (not in the bundle) is looked for on the node
+# first and its folder appended to LD_LIBRARY_PATH when the loader would not find it; the report says where.
 set -u
 bundle=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=${OUT:-./gpu_report}
@@ -197,6 +209,59 @@ fewerframes=$bundle/bin/fewerframes
 
 log() { echo "$*" | tee -a "$report"; }
 section() { log ""; log "==== $* ===="; }
+
+# cuDNN. The binaries open libcudnn.so.9 at run time for the cuDNN side of `bench kernels --family
+# batch_norm` and its GPU test, and report it unavailable when the loader cannot find it; the bundle does
+# not carry it (its libraries are about 500 MB). Where the loader finds it, nothing changes; otherwise the
+# first folder holding it is appended to LD_LIBRARY_PATH (appended: the bundle's and the toolkit's folders
+# keep their precedence): the peer Python's cuDNN wheel (nvidia.cudnn, which PyTorch uses), PyTorch's own
+# lib/, then the CUDA toolkits under /usr/local. cuDNN 9's shim finds its sub-libraries beside itself.
+cudnn_on_loader_path() {  # prints where the loader would find libcudnn.so.9; fails when it would not
+  local dir ldconfig
+  local IFS=:
+  for dir in $LD_LIBRARY_PATH; do
+    if [ -n "$dir" ] && [ -e "$dir/libcudnn.so.9" ]; then echo "$dir"; return 0; fi
+  done
+  ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
+  "$ldconfig" -p 2>/dev/null | sed -n 's/^[[:space:]]*libcudnn\.so\.9 (.*) => \(.*\)$/\1/p' | grep -m1 .
+}
+cudnn_candidates() {  # "FOLDER<tab>WHERE FROM" for each folder that holds libcudnn.so.9, best first
+  timeout 120 "$bundle/bin/peer_python" - 2>/dev/null <<'PY'
+import os
+def has(d): return os.path.exists(os.path.join(d, "libcudnn.so.9"))
+try:
+    import nvidia.cudnn
+    for p in nvidia.cudnn.__path__:
+        if has(os.path.join(p, "lib")): print(os.path.join(p, "lib") + "\tthe peer Python's nvidia.cudnn")
+except Exception:
+    pass
+try:
+    import torch
+    d = os.path.join(os.path.dirname(torch.__file__), "lib")
+    if has(d): print(d + "\tPyTorch's lib/")
+except Exception:
+    pass
+PY
+  local dir
+  for dir in /usr/local/cuda*/lib64 /usr/local/cuda*/lib /usr/local/cuda*/targets/x86_64-linux/lib; do
+    if [ -e "$dir/libcudnn.so.9" ]; then printf '%s\t%s\n' "$dir" "a CUDA toolkit"; fi
+  done
+}
+find_cudnn() {
+  local found candidate
+  if found=$(cudnn_on_loader_path); then
+    log "cuDNN: the loader finds libcudnn.so.9 ($found)"
+    return
+  fi
+  candidate=$(cudnn_candidates | head -1)
+  if [ -n "$candidate" ]; then
+    export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:${candidate%%$'\t'*}"
+    log "cuDNN: appended ${candidate%%$'\t'*} to LD_LIBRARY_PATH (libcudnn.so.9 from ${candidate#*$'\t'})"
+  else
+    log "cuDNN: libcudnn.so.9 not found (loader path, ldconfig, the peer Python's nvidia.cudnn and PyTorch, /usr/local/cuda*):" \
+      "the cuDNN rows of bench kernels report unavailable and its GPU test is skipped"
+  fi
+}
 
 results=()
 # run_part NAME TIMEOUT COMMAND...: runs the command with its output in the report; records the outcome.
@@ -227,6 +292,7 @@ log "host: $(hostname)  kernel: $(uname -r)"
 log "nvcc: $(/usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -1 || echo 'not found')"
 log "python: $("$bundle/bin/peer_python" -c 'import sys, torch; print(sys.executable, "torch", torch.__version__, "cuda", torch.version.cuda, "gpu", torch.cuda.is_available())' 2>&1 | tail -1)"
 log "bundle: $("$fewerframes" --version 2>&1)"
+find_cudnn
 log "libraries of fewerframes:"
 ldd "$fewerframes" 2>&1 | tee -a "$report"
 

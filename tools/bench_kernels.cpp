@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/autograd.h"
@@ -116,9 +117,11 @@ struct Row {
   KernelMeasurement measurement;
   double gbps = 0, tflops = 0;
   std::optional<double> memory_fraction, compute_fraction;
+  bool measured() const { return measurement.unavailable.empty(); }
 };
 
 Row make_row(const std::string& family, const KernelMeasurement& m, const Peaks& peaks) {
+  if (!m.unavailable.empty()) return Row{family, m, 0, 0, std::nullopt, std::nullopt};  // no time to check
   if (!(m.milliseconds > 0))
     throw std::runtime_error("bench kernels: family '" + family + "' reported a time of " +
                              std::to_string(m.milliseconds) + " ms for " + m.kernel);
@@ -187,10 +190,28 @@ void print_table(Device device, int repeats, const Peaks& peaks, const std::vect
   }
   fmt::print("\n{:<{}}  {:<{}}  {:<{}}  {:>10}  {:>9}  {:>8}  {:>8}  {:>8}\n", "family", family_width, "kernel",
              kernel_width, "shape", shape_width, "time ms", "GB/s", "TFLOP/s", "of copy", "of GEMM");
-  for (const Row& r : rows)
+  // Kernels that did not run show n/a here and their reasons below, each reason once.
+  std::vector<std::pair<std::string, std::vector<std::string>>> unavailable;
+  for (const Row& r : rows) {
+    if (!r.measured()) {
+      fmt::print("{:<{}}  {:<{}}  {:<{}}  {:>10}  {:>9}  {:>8}  {:>8}  {:>8}\n", r.family, family_width,
+                 r.measurement.kernel, kernel_width, r.measurement.shape, shape_width, "n/a", "-", "-", "-", "-");
+      auto same = std::find_if(unavailable.begin(), unavailable.end(),
+                               [&](const auto& u) { return u.first == r.measurement.unavailable; });
+      if (same == unavailable.end()) same = unavailable.insert(unavailable.end(), {r.measurement.unavailable, {}});
+      if (std::find(same->second.begin(), same->second.end(), r.measurement.kernel) == same->second.end())
+        same->second.push_back(r.measurement.kernel);
+      continue;
+    }
     fmt::print("{:<{}}  {:<{}}  {:<{}}  {:>10.4f}  {:>9.1f}  {:>8.3f}  {:>8}  {:>8}\n", r.family, family_width,
                r.measurement.kernel, kernel_width, r.measurement.shape, shape_width, r.measurement.milliseconds,
                r.gbps, r.tflops, fraction_text(r.memory_fraction), fraction_text(r.compute_fraction));
+  }
+  for (const auto& [reason, kernels] : unavailable) {
+    std::string names;
+    for (const std::string& k : kernels) names += (names.empty() ? "" : ", ") + k;
+    fmt::print("n/a ({}): {}\n", names, reason);
+  }
 }
 
 void print_json(Device device, int repeats, bool quick, const Peaks& peaks, const std::vector<Row>& rows) {
@@ -206,19 +227,25 @@ void print_json(Device device, int repeats, bool quick, const Peaks& peaks, cons
                   {"gemm_tflops", peaks.gemm_tflops}};
   out["kernels"] = nlohmann::ordered_json::array();
   auto fraction = [](const std::optional<double>& f) { return f ? nlohmann::ordered_json(*f) : nlohmann::ordered_json(); };
+  // A kernel that did not run has null times and rates and says why in "unavailable" (null otherwise).
+  auto if_measured = [](const Row& r, double value) {
+    return r.measured() ? nlohmann::ordered_json(value) : nlohmann::ordered_json();
+  };
   for (const Row& r : rows) {
     const KernelMeasurement& m = r.measurement;
     out["kernels"].push_back({{"family", r.family},
                               {"kernel", m.kernel},
                               {"shape", m.shape},
                               {"precision", m.precision.empty() ? "fp32" : m.precision},
-                              {"ms", m.milliseconds},
+                              {"ms", if_measured(r, m.milliseconds)},
                               {"bytes", m.bytes},
                               {"flops", m.flops},
-                              {"gbps", r.gbps},
-                              {"tflops", r.tflops},
+                              {"gbps", if_measured(r, r.gbps)},
+                              {"tflops", if_measured(r, r.tflops)},
                               {"fraction_of_copy_peak", fraction(r.memory_fraction)},
-                              {"fraction_of_gemm_peak", fraction(r.compute_fraction)}});
+                              {"fraction_of_gemm_peak", fraction(r.compute_fraction)},
+                              {"unavailable", m.unavailable.empty() ? nlohmann::ordered_json()
+                                                                    : nlohmann::ordered_json(m.unavailable)}});
   }
   std::cout << out.dump(2) << std::endl;
 }
@@ -237,6 +264,11 @@ void run_bench_kernels(const KernelsOptions& options) {
     for (const KernelMeasurement& m : family.run(context)) {
       rows.push_back(make_row(family.name, m, peaks));
       const Row& r = rows.back();
+      if (!r.measured()) {
+        fmt::print(stderr, "bench kernels: {} {} {}: not measured: {}\n", family.name, m.kernel, m.shape,
+                   m.unavailable);
+        continue;
+      }
       fmt::print(stderr, "bench kernels: {} {} {}: {:.4f} ms, {:.1f} GB/s, {:.3f} TFLOP/s\n", family.name, m.kernel,
                  m.shape, m.milliseconds, r.gbps, r.tflops);
     }

@@ -23,7 +23,7 @@ constexpr int64_t kFramesPerVideo = 300;  // YouTube-8M: one frame per second, u
 
 KernelMeasurement measurement(std::string kernel, std::string shape, double ms, double bytes, double flops,
                               std::string precision = "") {
-  return {std::move(kernel), std::move(shape), ms, bytes, flops, std::move(precision)};
+  return {std::move(kernel), std::move(shape), ms, bytes, flops, std::move(precision), ""};
 }
 
 // Uniform-k indices (frame i * M / k), as the paper's sampler picks them from a full-length video.

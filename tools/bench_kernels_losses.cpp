@@ -73,7 +73,7 @@ std::vector<KernelMeasurement> bench_losses(const KernelBenchContext& context) {
                     t.terms.data<float>());
       return t.terms;
     });
-    results.push_back({"distillation_loss_forward", shape, ms, forward_bytes, 0.0, ""});
+    results.push_back({"distillation_loss_forward", shape, ms, forward_bytes, 0.0, "", ""});
 
     // Reads them again and writes both gradients.
     double backward_bytes = 4 * logits_bytes + 3 * encoding_bytes;
@@ -84,7 +84,7 @@ std::vector<KernelMeasurement> bench_losses(const KernelBenchContext& context) {
                     t.dtotal.data<float>(), t.dlogits.data<float>(), t.dencoding.data<float>());
       return t.dlogits;
     });
-    results.push_back({"distillation_loss_backward", shape, ms, backward_bytes, 0.0, ""});
+    results.push_back({"distillation_loss_backward", shape, ms, backward_bytes, 0.0, "", ""});
 
     // The same forward as separate engine ops: the same compulsory traffic, many more passes.
     ms = time_median_ms(device, context.repeats, [&] {
@@ -95,7 +95,7 @@ std::vector<KernelMeasurement> bench_losses(const KernelBenchContext& context) {
       return add(add(scale(label, weights.label), scale(prediction, weights.prediction)),
                  scale(representation, weights.representation));
     });
-    results.push_back({"distillation_losses_separate_ops_forward", shape, ms, forward_bytes, 0.0, ""});
+    results.push_back({"distillation_losses_separate_ops_forward", shape, ms, forward_bytes, 0.0, "", ""});
   }
   return results;
 }

@@ -118,8 +118,10 @@ std::vector<KernelMeasurement> bench_assignment(const NeXtVladProblem& p, const 
     return dlogits;
   });
   // Elementwise and memory-bound: no FLOP count (its fraction of a GEMM peak would mean nothing).
-  return {{"nextvlad_assignment_forward", p.shape_text(false), forward_ms, assignment_forward_bytes(p), 0.0, ""},
-          {"nextvlad_assignment_backward", p.shape_text(false), backward_ms, assignment_backward_bytes(p), 0.0, ""}};
+  return {{"nextvlad_assignment_forward", p.shape_text(false), forward_ms, assignment_forward_bytes(p), 0.0, "",
+           ""},
+          {"nextvlad_assignment_backward", p.shape_text(false), backward_ms, assignment_backward_bytes(p), 0.0, "",
+           ""}};
 }
 
 std::vector<KernelMeasurement> bench_aggregation(const NeXtVladProblem& p, const KernelBenchContext& context) {
@@ -156,9 +158,9 @@ std::vector<KernelMeasurement> bench_aggregation(const NeXtVladProblem& p, const
   // The a^T x products run on cuBLAS at the process-wide GEMM precision; their FLOPs compare with its peak.
   const std::string precision = context.device.is_cuda() ? gemm_precision_name(gemm_precision()) : "";
   return {{"nextvlad_aggregation_forward", p.shape_text(true), forward_ms, aggregation_forward_bytes(p), gemm,
-           precision},
+           precision, ""},
           {"nextvlad_aggregation_backward", p.shape_text(true), backward_ms, aggregation_backward_bytes(p), 2 * gemm,
-           precision}};
+           precision, ""}};
 }
 
 std::vector<KernelMeasurement> bench_nextvlad(const KernelBenchContext& context) {

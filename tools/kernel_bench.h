@@ -11,6 +11,8 @@
 //
 // Bytes count every byte a kernel must read and write once (its compulsory traffic, not what it happens to
 // move); flops count multiply-adds as 2. A measurement with bytes == 0 or flops == 0 has no such fraction.
+// A kernel the family cannot run here (a library missing on this machine, say) is still reported, with
+// `unavailable` saying why and no time: the run goes on, and the report shows what was not measured.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -35,6 +37,8 @@ struct KernelMeasurement {
   double flops = 0.0;  // floating-point operations of one run
   // The GEMM precision whose measured peak the flops compare with ("tf32", "bf16"); empty means fp32.
   std::string precision;
+  // Non-empty: the kernel did not run, for this reason; milliseconds is then ignored.
+  std::string unavailable;
 };
 
 using KernelBenchFn = std::function<std::vector<KernelMeasurement>(const KernelBenchContext&)>;
