@@ -27,7 +27,7 @@ namespace {
 
 struct DemoOptions {
   std::string out = "fewerframes-demo", device = "auto";
-  int64_t k = 10, classes = 25, train_videos = 800, validate_videos = 300;
+  int64_t k = 10, classes = 25, train_videos = 3000, validate_videos = 300;
   int64_t min_frames = 60, max_frames = 150;
   int64_t teacher_steps = 300, student_steps = 300, batch_size = 32;
   // The reduced architecture: the real feature sizes (1024 rgb + 128 audio) and the real layers, but

@@ -26,7 +26,7 @@ peaks = d["peaks"]
 assert peaks["copy_gbps"] > 0 and peaks["gemm_tflops"]["fp32"] > 0, peaks
 kernels = d["kernels"]
 families = {k["family"] for k in kernels}
-assert {"losses", "frames", "gemm"} <= families, families
+assert {"losses", "frames", "gemm", "batch_norm"} <= families, families
 for k in kernels:
     assert k["ms"] > 0, k
     assert "fraction_of_copy_peak" in k and "fraction_of_gemm_peak" in k, k
@@ -35,7 +35,8 @@ for k in kernels:
     if k["bytes"] > 0: assert k["fraction_of_copy_peak"] > 0, k
     if k["flops"] > 0: assert k["fraction_of_gemm_peak"] > 0, k
 names = {k["kernel"] for k in kernels}
-for expected in ("distillation_loss_forward", "distillation_loss_backward", "dequantize_gather", "gemm_hidden_fc"):
+for expected in ("distillation_loss_forward", "distillation_loss_backward", "dequantize_gather", "gemm_hidden_fc",
+                 "batch_norm_forward", "batch_norm_backward"):
     assert expected in names, (expected, names)' "$json" || echo "output was: ${json:0:2000}"
 
 json=$("$fewerframes" bench kernels --device cpu --quick --json --repeat 1 --family losses 2>/dev/null)
