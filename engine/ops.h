@@ -38,6 +38,8 @@ Tensor sum_all(const Tensor& x);   // shape []
 Tensor mean_all(const Tensor& x);  // shape []
 // Softmax along the last axis.
 Tensor softmax(const Tensor& x);
+// Log-softmax along the last axis: x - max - log(sum(exp(x - max))), finite where log(softmax(x)) is -inf.
+Tensor log_softmax(const Tensor& x);
 // x / sqrt(max(sum(x^2 along axis), epsilon)), as tf.nn.l2_normalize.
 Tensor l2_normalize(const Tensor& x, int64_t axis, double epsilon = 1e-12);
 // Sums a broadcast gradient back to `shape` (the inverse of numpy broadcasting).

@@ -60,6 +60,52 @@ __global__ void softmax_backward_kernel(int64_t rows, int64_t n, const T* y, con
   }
 }
 
+// Same passes as softmax_forward_kernel; the output is the shifted logit minus the log of the sum, never
+// a logarithm of a probability that may have underflowed to 0.
+template <class T>
+__global__ void log_softmax_forward_kernel(int64_t rows, int64_t n, const T* x, T* y) {
+  using BlockReduce = cub::BlockReduce<T, kThreads>;
+  __shared__ typename BlockReduce::TempStorage temp;
+  __shared__ T shared_value;
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T* xr = x + r * n;
+    T* yr = y + r * n;
+    T local_max = -INFINITY;
+    for (int64_t j = threadIdx.x; j < n; j += kThreads) local_max = xr[j] > local_max ? xr[j] : local_max;
+    T row_max = BlockReduce(temp).Reduce(local_max, Max<T>{});
+    if (threadIdx.x == 0) shared_value = row_max;
+    __syncthreads();
+    row_max = shared_value;
+    T local_sum = 0;
+    for (int64_t j = threadIdx.x; j < n; j += kThreads) local_sum += exp(xr[j] - row_max);
+    __syncthreads();
+    T total = BlockReduce(temp).Sum(local_sum);
+    if (threadIdx.x == 0) shared_value = log(total);
+    __syncthreads();
+    T log_total = shared_value;
+    for (int64_t j = threadIdx.x; j < n; j += kThreads) yr[j] = (xr[j] - row_max) - log_total;
+    __syncthreads();
+  }
+}
+
+template <class T>
+__global__ void log_softmax_backward_kernel(int64_t rows, int64_t n, const T* y, const T* dy, T* dx) {
+  using BlockReduce = cub::BlockReduce<T, kThreads>;
+  __shared__ typename BlockReduce::TempStorage temp;
+  __shared__ T shared_total;
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T *yr = y + r * n, *dyr = dy + r * n;
+    T local = 0;
+    for (int64_t j = threadIdx.x; j < n; j += kThreads) local += dyr[j];
+    T total = BlockReduce(temp).Sum(local);
+    if (threadIdx.x == 0) shared_total = total;
+    __syncthreads();
+    total = shared_total;
+    for (int64_t j = threadIdx.x; j < n; j += kThreads) dx[r * n + j] = dyr[j] - exp(yr[j]) * total;
+    __syncthreads();
+  }
+}
+
 unsigned row_blocks(int64_t rows) { return unsigned(rows < 65535 * 16 ? rows : 65535 * 16); }
 
 }  // namespace
@@ -75,6 +121,20 @@ template <class T>
 void softmax_backward(int64_t rows, int64_t n, const T* y, const T* dy, T* dx) {
   if (rows == 0 || n == 0) return;
   softmax_backward_kernel<<<row_blocks(rows), kThreads, 0, current_stream()>>>(rows, n, y, dy, dx);
+  FF_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void log_softmax_forward(int64_t rows, int64_t n, const T* x, T* y) {
+  if (rows == 0 || n == 0) return;
+  log_softmax_forward_kernel<<<row_blocks(rows), kThreads, 0, current_stream()>>>(rows, n, x, y);
+  FF_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void log_softmax_backward(int64_t rows, int64_t n, const T* y, const T* dy, T* dx) {
+  if (rows == 0 || n == 0) return;
+  log_softmax_backward_kernel<<<row_blocks(rows), kThreads, 0, current_stream()>>>(rows, n, y, dy, dx);
   FF_CUDA_CHECK_LAUNCH();
 }
 

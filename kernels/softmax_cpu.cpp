@@ -31,6 +31,34 @@ void softmax_backward(int64_t rows, int64_t n, const T* y, const T* dy, T* dx) {
   }
 }
 
+template <class T>
+void log_softmax_forward(int64_t rows, int64_t n, const T* x, T* y) {
+#pragma omp parallel for if (rows * n > (1 << 15))
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * n;
+    T* yr = y + r * n;
+    T max_value = xr[0];
+    for (int64_t j = 1; j < n; ++j) max_value = xr[j] > max_value ? xr[j] : max_value;
+    // Shifted by the maximum, every exponential is in (0, 1] and the sum in [1, n]: its logarithm is finite
+    // however far apart the logits are, where log(softmax(x)) would take log(0) of an underflowed entry.
+    double total = 0;
+    for (int64_t j = 0; j < n; ++j) total += double(std::exp(xr[j] - max_value));
+    T log_total = T(std::log(total));
+    for (int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - max_value) - log_total;
+  }
+}
+
+template <class T>
+void log_softmax_backward(int64_t rows, int64_t n, const T* y, const T* dy, T* dx) {
+#pragma omp parallel for if (rows * n > (1 << 15))
+  for (int64_t r = 0; r < rows; ++r) {
+    const T *yr = y + r * n, *dyr = dy + r * n;
+    double total = 0;
+    for (int64_t j = 0; j < n; ++j) total += double(dyr[j]);
+    for (int64_t j = 0; j < n; ++j) dx[r * n + j] = dyr[j] - std::exp(yr[j]) * T(total);
+  }
+}
+
 FF_FOR_FLOAT_TYPES(FF_INSTANTIATE_SOFTMAX)
 
 }  // namespace ff::cpu

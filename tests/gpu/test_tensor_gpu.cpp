@@ -66,6 +66,7 @@ TEST_CASE("large reductions, softmax rows and GEMMs match the CPU", "[gpu][ops]"
   compare(sum(a.to(Device::cuda()), {1}), sum(a, {1}), 1e-5);
   compare(sum_all(a.to(Device::cuda())), sum_all(a), 1e-5);
   compare(softmax(a.to(Device::cuda())), softmax(a), 1e-5);
+  compare(log_softmax(a.to(Device::cuda())), log_softmax(a), 1e-5);
   compare(l2_normalize(a.view({300, 16, 1024}).to(Device::cuda()), 1), l2_normalize(a.view({300, 16, 1024}), 1), 1e-5);
   Tensor frames = Tensor::normal({37, 300, 129}, 0, 1, generator);
   std::vector<int32_t> picks(37 * 30);

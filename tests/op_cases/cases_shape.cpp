@@ -10,6 +10,14 @@ const RegisterOpCase cases[] = {
     RegisterOpCase({"softmax_rows", {{{4, 7}}}, [](auto& in) { return softmax(in[0]); }}),
     RegisterOpCase({"softmax_3d_wide_range", {{{2, 3, 5}}}, [](auto& in) { return softmax(scale(in[0], 6.0)); }}),
     RegisterOpCase({"softmax_single_column", {{{3, 1}}}, [](auto& in) { return softmax(in[0]); }}),
+    RegisterOpCase({"log_softmax_rows", {{{4, 7}}}, [](auto& in) { return log_softmax(in[0]); }}),
+    // Logits a few hundred apart: softmax underflows to 0 in float32 there, log_softmax must not.
+    RegisterOpCase({"log_softmax_large_logits",
+                    {{{3, 6}}},
+                    [](auto& in) { return log_softmax(scale(in[0], 200.0)); }}),
+    // Rows wider than the CUDA kernel's 128 threads, so each thread strides over several columns.
+    RegisterOpCase({"log_softmax_wide_rows", {{{2, 300}}}, [](auto& in) { return log_softmax(in[0]); }}),
+    RegisterOpCase({"log_softmax_single_column", {{{3, 1}}}, [](auto& in) { return log_softmax(in[0]); }}),
     RegisterOpCase({"l2_normalize_last_axis", {{{3, 5}}}, [](auto& in) { return l2_normalize(in[0], -1); }}),
     RegisterOpCase({"l2_normalize_middle_axis", {{{2, 4, 3}}}, [](auto& in) { return l2_normalize(in[0], 1); }}),
     RegisterOpCase({"l2_normalize_clamped_by_epsilon",
