@@ -20,6 +20,13 @@ struct ModelInit {
   Generator& generator;
   DType dtype;
   Device device;
+  // Prepended to every name registered through this ModelInit: "branch1." for a branch of an ensemble, so
+  // that the blocks and the head keep their own names and need not know they are one of several.
+  std::string scope = {};
+
+  // Registers `value` (or a buffer: saved, not trained) under scope + name.
+  Tensor add(const std::string& name, Tensor value, bool l2_regularized = false);
+  Tensor add_buffer(const std::string& name, Tensor value);
 
   Tensor he_normal(const std::string& name, const Shape& shape, int64_t fan_in, bool l2_regularized = false);
   Tensor glorot_uniform(const std::string& name, const Shape& shape, int64_t fan_in, int64_t fan_out,

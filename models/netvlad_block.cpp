@@ -20,10 +20,10 @@ NetVladBlock::NetVladBlock(const std::string& prefix, const NetVladBlockShape& s
                                 std::to_string(k) + ")");
   // The WILLOW code draws both from N(0, 1/N) (random_normal_initializer with stddev 1/sqrt(feature_size)).
   const double stddev = 1.0 / std::sqrt(double(n));
-  cluster_weights_ = init.parameters.add(
+  cluster_weights_ = init.add(
       prefix + ".cluster_weights", Tensor::normal({n, k}, 0.0, stddev, init.generator, init.dtype, init.device));
   cluster_bn_ = BatchNormLayer(prefix + ".cluster_bn", k, init);
-  centres_ = init.parameters.add(
+  centres_ = init.add(
       prefix + ".cluster_weights2", Tensor::normal({n, k}, 0.0, stddev, init.generator, init.dtype, init.device));
 }
 

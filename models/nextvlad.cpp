@@ -1,5 +1,6 @@
 #include "models/nextvlad.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace ff {
@@ -17,30 +18,79 @@ Tensor make_frame_mask(const std::vector<int32_t>& frame_counts, int64_t frames,
   return host.to(dtype).to(device);
 }
 
+// One single model. In an ensemble each branch registers its parameters under its own scope.
+class NeXtVladModel::Branch {
+ public:
+  Branch(const NeXtVladConfig& config, ModelInit& init) : config_(config) {
+    video_vlad_ = make_aggregation_block(config, Modality::Video, init);
+    audio_vlad_ = make_aggregation_block(config, Modality::Audio, init);
+    const int64_t encoding = video_vlad_->output_size() + audio_vlad_->output_size();
+    const int64_t h = config.hidden_size, squeezed = h / config.gating_reduction, c = config.num_classes;
+    hidden_weight_ = init.glorot_uniform("hidden.weight", {h, encoding}, encoding, h);
+    hidden_bn_ = BatchNormLayer("hidden_bn", h, init);
+    gating_fc1_weight_ = init.glorot_uniform("gating.fc1.weight", {squeezed, h}, h, squeezed);
+    gating_bn_ = BatchNormLayer("gating.bn", squeezed, init);
+    gating_fc2_weight_ = init.glorot_uniform("gating.fc2.weight", {h, squeezed}, squeezed, h);
+    if (config.classifier == "moe") {
+      moe_ = std::make_unique<MoeClassifier>("classifier", h, c, config.moe_mixtures, init);
+    } else {
+      classifier_weight_ = init.glorot_uniform("classifier.weight", {c, h}, h, c, /*l2_regularized=*/true);
+      classifier_bias_ = init.zeros("classifier.bias", {c}, /*l2_regularized=*/true);
+    }
+  }
+
+  NeXtVladOutput forward(const Tensor& frames_rgb, const Tensor& frames_audio, const Tensor& mask, bool training,
+                         const BatchNormOptions& bn_options, Generator& generator) const {
+    NeXtVladOutput out;
+    Tensor video = video_vlad_->forward(frames_rgb, mask, training, config_.bn_excludes_padding, bn_options);
+    Tensor audio = audio_vlad_->forward(frames_audio, mask, training, config_.bn_excludes_padding, bn_options);
+    out.encoding = concat({video, audio}, 1);
+
+    Tensor dropped = dropout(out.encoding, config_.dropout_rate, training, generator);
+    // Hidden FC without bias, then BN; no ReLU (removed in the reference code, §2.2).
+    Tensor hidden = hidden_bn_.forward(linear(dropped, hidden_weight_), training, bn_options);
+    // SE context gating: squeeze to H/r, BN + ReLU, excite back to H, sigmoid gate.
+    Tensor squeezed = relu(gating_bn_.forward(linear(hidden, gating_fc1_weight_), training, bn_options));
+    Tensor gates = sigmoid(linear(squeezed, gating_fc2_weight_));
+    out.hidden = mul(hidden, gates);
+    out.logits =
+        moe_ ? moe_->forward(out.hidden) : bias_add(linear(out.hidden, classifier_weight_), classifier_bias_);
+    return out;
+  }
+
+ private:
+  const NeXtVladConfig& config_;  // the model's, which outlives its branches
+  std::unique_ptr<AggregationBlock> video_vlad_, audio_vlad_;
+  Tensor hidden_weight_;  // [H, encoding]
+  BatchNormLayer hidden_bn_;
+  Tensor gating_fc1_weight_;  // [H/r, H]
+  BatchNormLayer gating_bn_;
+  Tensor gating_fc2_weight_;  // [H, H/r]
+  Tensor classifier_weight_, classifier_bias_;  // logistic: [C, H], [C]; L2-regularised
+  std::unique_ptr<MoeClassifier> moe_;          // the "moe" classifier instead
+};
+
 NeXtVladModel::NeXtVladModel(const NeXtVladConfig& config, Generator& generator, DType dtype, Device device)
     : config_(config), dtype_(dtype), device_(device) {
   validate(config_);
   bn_options_.momentum = config_.bn_momentum;
   bn_options_.epsilon = config_.bn_epsilon;
-  ModelInit init{parameters_, generator, dtype, device};
-
-  video_vlad_ = make_aggregation_block(config_, Modality::Video, init);
-  audio_vlad_ = make_aggregation_block(config_, Modality::Audio, init);
-  const int64_t encoding = video_vlad_->output_size() + audio_vlad_->output_size();
-  const int64_t h = config_.hidden_size, squeezed = h / config_.gating_reduction, c = config_.num_classes;
-
-  hidden_weight_ = init.glorot_uniform("hidden.weight", {h, encoding}, encoding, h);
-  hidden_bn_ = BatchNormLayer("hidden_bn", h, init);
-  gating_fc1_weight_ = init.glorot_uniform("gating.fc1.weight", {squeezed, h}, h, squeezed);
-  gating_bn_ = BatchNormLayer("gating.bn", squeezed, init);
-  gating_fc2_weight_ = init.glorot_uniform("gating.fc2.weight", {h, squeezed}, squeezed, h);
-  if (config_.classifier == "moe") {
-    moe_ = std::make_unique<MoeClassifier>("classifier", h, c, config_.moe_mixtures, init);
-  } else {
-    classifier_weight_ = init.glorot_uniform("classifier.weight", {c, h}, h, c, /*l2_regularized=*/true);
-    classifier_bias_ = init.zeros("classifier.bias", {c}, /*l2_regularized=*/true);
+  const int64_t m = config_.ensemble_size;
+  for (int64_t i = 0; i < m; ++i) {
+    ModelInit init{parameters_, generator, dtype, device, m == 1 ? "" : "branch" + std::to_string(i) + "."};
+    branches_.push_back(std::make_unique<Branch>(config_, init));
+  }
+  if (m > 1) {
+    ModelInit init{parameters_, generator, dtype, device, "mix_gate."};
+    const int64_t frame = config_.rgb_feature_size + config_.audio_feature_size;
+    gate_bn_ = BatchNormLayer("bn", frame, init);
+    gate_weight_ = init.glorot_uniform("weight", {m, frame}, frame, m);
+    gate_bias_ = init.zeros("bias", {m});
   }
 }
+
+NeXtVladModel::~NeXtVladModel() = default;
+NeXtVladModel::NeXtVladModel(NeXtVladModel&&) noexcept = default;
 
 NeXtVladOutput NeXtVladModel::forward(const Tensor& frames_rgb, const Tensor& frames_audio,
                                       const std::vector<int32_t>& frame_counts, bool training,
@@ -61,19 +111,32 @@ NeXtVladOutput NeXtVladModel::forward(const Tensor& frames_rgb, const Tensor& fr
                                 " must have the model's dtype " + std::string(dtype_name(dtype_)));
 
   Tensor mask = make_frame_mask(frame_counts, length, dtype_, device_);
-  NeXtVladOutput out;
-  Tensor video = video_vlad_->forward(frames_rgb, mask, training, config_.bn_excludes_padding, bn_options_);
-  Tensor audio = audio_vlad_->forward(frames_audio, mask, training, config_.bn_excludes_padding, bn_options_);
-  out.encoding = concat({video, audio}, 1);
+  if (branches_.size() == 1)
+    return branches_.front()->forward(frames_rgb, frames_audio, mask, training, bn_options_, generator);
 
-  Tensor dropped = dropout(out.encoding, config_.dropout_rate, training, generator);
-  // Hidden FC without bias, then BN; no ReLU (removed in the reference code, §2.2).
-  Tensor hidden = hidden_bn_.forward(linear(dropped, hidden_weight_), training, bn_options_);
-  // SE context gating: squeeze to H/r, BN + ReLU, excite back to H, sigmoid gate.
-  Tensor squeezed = relu(gating_bn_.forward(linear(hidden, gating_fc1_weight_), training, bn_options_));
-  Tensor gates = sigmoid(linear(squeezed, gating_fc2_weight_));
-  out.hidden = mul(hidden, gates);
-  out.logits = moe_ ? moe_->forward(out.hidden) : bias_add(linear(out.hidden, classifier_weight_), classifier_bias_);
+  // The gate reads the mean of the real frames (the TF reference averages all rows, padding included; here
+  // padding never enters, as everywhere else in the engine). A video without frames has mean 0.
+  std::vector<float> inverse_counts;
+  for (int32_t count : frame_counts) inverse_counts.push_back(1.0f / float(std::max<int32_t>(count, 1)));
+  Tensor scale_by_count = Tensor::from_vector(inverse_counts, {batch, 1}).to(dtype_).to(device_);
+  Tensor frames = concat({frames_rgb, frames_audio}, 2);                           // [B, L, N]
+  Tensor masked = mul(frames, reshape(mask, {batch, length, 1}));
+  Tensor frame_mean = mul(sum(masked, {1}), scale_by_count);                       // [B, N]
+  Tensor gate_logits = bias_add(linear(gate_bn_.forward(frame_mean, training, bn_options_), gate_weight_), gate_bias_);
+
+  NeXtVladOutput out;
+  out.mixture_weights = softmax(gate_logits);  // [B, M]
+  std::vector<Tensor> encodings, hiddens;
+  for (size_t i = 0; i < branches_.size(); ++i) {
+    NeXtVladOutput part = branches_[i]->forward(frames_rgb, frames_audio, mask, training, bn_options_, generator);
+    Tensor weighted = mul(part.logits, slice(out.mixture_weights, 1, int64_t(i), int64_t(i) + 1));
+    out.logits = out.logits.defined() ? add(out.logits, weighted) : weighted;
+    encodings.push_back(part.encoding);
+    hiddens.push_back(part.hidden);
+    out.branch_logits.push_back(part.logits);
+  }
+  out.encoding = concat(encodings, 1);
+  out.hidden = concat(hiddens, 1);
   return out;
 }
 

@@ -38,6 +38,9 @@ void validate(const NeXtVladConfig& c) {
           "classifier '" + c.classifier + "' is unknown (logistic or moe)");
   require(c.moe_mixtures >= 1, "moe_mixtures must be at least 1, got " + std::to_string(c.moe_mixtures));
   require(c.bn_momentum >= 0 && c.bn_momentum <= 1 && c.bn_epsilon > 0, "bn momentum/epsilon out of range");
+  require(c.ensemble_size >= 1 && c.ensemble_size <= kMaxEnsembleSize,
+          "ensemble_size must lie in [1, " + std::to_string(kMaxEnsembleSize) + "], got " +
+              std::to_string(c.ensemble_size));
 }
 
 int64_t parameter_count(const NeXtVladConfig& c) {
@@ -46,10 +49,14 @@ int64_t parameter_count(const NeXtVladConfig& c) {
   const int64_t h = c.hidden_size, squeezed = c.hidden_size / c.gating_reduction;
   const int64_t classifier = c.classifier == "moe" ? MoeClassifier::parameter_count(h, c.num_classes, c.moe_mixtures)
                                                    : h * c.num_classes + c.num_classes;
-  return aggregation_parameter_count(c, Modality::Video) + aggregation_parameter_count(c, Modality::Audio)  //
-         + encoding * h + BatchNormLayer::parameter_count(h)  // hidden FC (no bias) + hidden_bn
-         + h * squeezed + BatchNormLayer::parameter_count(squeezed) + squeezed * h  // SE gating
-         + classifier;
+  const int64_t branch =
+      aggregation_parameter_count(c, Modality::Video) + aggregation_parameter_count(c, Modality::Audio)  //
+      + encoding * h + BatchNormLayer::parameter_count(h)  // hidden FC (no bias) + hidden_bn
+      + h * squeezed + BatchNormLayer::parameter_count(squeezed) + squeezed * h  // SE gating
+      + classifier;
+  if (c.ensemble_size == 1) return branch;
+  const int64_t frame = c.rgb_feature_size + c.audio_feature_size, m = c.ensemble_size;
+  return m * branch + BatchNormLayer::parameter_count(frame) + m * frame + m;  // the gate: BN, FC with bias
 }
 
 // One list of the fields, so writing and reading cannot drift apart.
@@ -71,6 +78,7 @@ void visit_fields(Config& c, Visit&& visit) {
   visit("bn_momentum", c.bn_momentum);
   visit("bn_epsilon", c.bn_epsilon);
   visit("bn_excludes_padding", c.bn_excludes_padding);
+  visit("ensemble_size", c.ensemble_size);
 }
 
 nlohmann::json to_json(const NeXtVladConfig& config) {

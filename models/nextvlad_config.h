@@ -31,14 +31,21 @@ struct NeXtVladConfig {
   double bn_epsilon = 1e-3;
   // Cluster-BN statistics over real frames only (the TF code includes padded frames; see §7.8).
   bool bn_excludes_padding = true;
+  // M: 1 is the single model; M > 1 is the NeXtVLAD paper's mixture of M full branches under a softmax
+  // gate, trained with on-the-fly distillation (models/nextvlad.h, docs/ensemble.md).
+  int64_t ensemble_size = 1;
 };
+
+// The largest ensemble a config may ask for: each branch is a whole model.
+constexpr int64_t kMaxEnsembleSize = 16;
 
 // Checks the names and sizes (K even; for NeXtVLAD G even and G, G/2 dividing lambda*N; r divides H;
 // at least one mixture); throws std::invalid_argument naming the field.
 void validate(const NeXtVladConfig& config);
 
 // Trainable elements of the model built from `config`, from the shapes alone: weights, biases, cluster
-// centres and batch-norm gamma/beta; batch-norm running statistics (buffers) are not counted.
+// centres and batch-norm gamma/beta, of every branch and the ensemble's gate; batch-norm running
+// statistics (buffers) are not counted.
 int64_t parameter_count(const NeXtVladConfig& config);
 
 // The config as a JSON object keyed by the field names, and back. Checkpoints carry it (metadata key

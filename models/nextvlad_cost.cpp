@@ -26,6 +26,11 @@ NeXtVladCost nextvlad_cost(const NeXtVladConfig& c) {
   NeXtVladCost cost;
   cost.frame_flops_per_frame = 2 * (block_macs_per_frame(video) + block_macs_per_frame(audio));
   cost.video_flops = 2 * (encoding * hidden + 2 * hidden * squeezed + hidden * double(c.num_classes));
+  // An ensemble pays every branch in full, plus its gate's FC on the frame mean (M x N MACs per video).
+  const double m = double(c.ensemble_size);
+  cost.frame_flops_per_frame *= m;
+  cost.video_flops *= m;
+  if (c.ensemble_size > 1) cost.video_flops += 2 * m * double(c.rgb_feature_size + c.audio_feature_size);
   return cost;
 }
 

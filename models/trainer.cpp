@@ -40,7 +40,16 @@ const char* representation_name(Representation representation) {
 
 namespace {
 
-bool is_classifier_parameter(const std::string& name) { return name.rfind("classifier.", 0) == 0; }
+// "classifier.*", or "branch<m>.classifier.*" in an ensemble (each branch shares its counterpart's).
+bool is_classifier_parameter(const std::string& name) {
+  size_t start = 0;
+  if (name.rfind("branch", 0) == 0) {
+    const size_t dot = name.find('.');
+    if (dot == std::string::npos) return false;
+    start = dot + 1;
+  }
+  return name.compare(start, 11, "classifier.") == 0;
+}
 
 // Copies the teacher's classifier into the student and freezes it there: no gradient, no optimizer slot,
 // no L2; it is still saved with the student, which then evaluates on its own.
@@ -64,6 +73,7 @@ void share_teacher_classifier(ParameterSet& student, const ParameterSet& teacher
 void validate(const TrainerConfig& config) {
   validate(config.model);
   config.schedule.validate();
+  validate(config.ensemble);
   const LossWeights& w = config.weights;
   for (auto [name, value] : {std::pair{"label", w.label}, {"prediction", w.prediction}, {"representation", w.representation}})
     if (!std::isfinite(value) || value < 0)
@@ -156,6 +166,7 @@ StepLosses Trainer::step(const TrainingBatch& batch) {
           distillation_losses(teacher_out.logits, Tensor(), Tensor(), Tensor(), batch.labels, label_only);
       teacher_total = teacher_losses.total;
       losses.teacher_label = teacher_losses.label;
+      if (is_ensemble()) teacher_total = add(teacher_total, ensemble_losses(teacher_out, batch.labels, config_.ensemble).total);
     } else {
       NoGradGuard no_grad;
       teacher_out = teacher_->forward(batch.full.rgb, batch.full.audio, batch.full.frame_counts, false, generator_);
@@ -179,6 +190,13 @@ StepLosses Trainer::step(const TrainingBatch& batch) {
   losses.representation = student.representation;
   // From the terms already on the host: a second read of the device total would be a second sync per step.
   losses.total = w.label * losses.label + w.prediction * losses.prediction + w.representation * losses.representation;
+  if (is_ensemble()) {
+    EnsembleLosses ensemble = ensemble_losses(out, batch.labels, config_.ensemble);
+    total = add(total, ensemble.total);
+    losses.ensemble_label = ensemble.branch_label;
+    losses.ensemble_kl = ensemble.kl;
+    losses.total += ensemble.branch_label + config_.ensemble.kl_weight * ensemble.kl;
+  }
   if (!std::isfinite(losses.total))
     throw std::runtime_error("training loss is not finite at step " + std::to_string(step_ + 1) + " (" +
                              std::to_string(losses.total) + ")");

@@ -27,6 +27,7 @@
 #include "engine/random.h"
 #include "engine/safetensors.h"
 #include "models/distillation_losses.h"
+#include "models/ensemble_loss.h"
 #include "models/nextvlad.h"
 
 namespace ff::models {
@@ -54,6 +55,9 @@ struct TrainerConfig {
   // Student mode: the student uses the teacher's trained classifier, copied from its checkpoint and frozen
   // (the paper's shared output layer), so the student learns encodings that classifier reads correctly.
   bool share_classifier = false;
+  // An ensemble (model.ensemble_size > 1) adds its on-the-fly distillation to every mode's losses, the
+  // parallel teacher's included.
+  EnsembleLossOptions ensemble;
   // The original training: Adam 2e-4, x0.8 every 2,000,000 examples, L2 1e-5 on the classifier,
   // per-tensor clip 1.0.
   LearningRateSchedule schedule;
@@ -90,6 +94,10 @@ struct StepLosses {
   double prediction = 0.0;
   double representation = 0.0;
   double teacher_label = 0.0;   // parallel mode: the co-trained teacher's label loss
+  // An ensemble (model.ensemble_size > 1): its on-the-fly distillation terms (models/ensemble_loss.h),
+  // included in `total` as branch_label + kl_weight * ensemble_kl.
+  double ensemble_label = 0.0;
+  double ensemble_kl = 0.0;
   double learning_rate = 0.0;
 };
 
@@ -108,6 +116,8 @@ class Trainer {
   // The view the trained model reads, and whether the teacher (frozen or co-trained) needs `full` too.
   bool reads_full_frames() const;
   bool reads_sampled_frames() const;
+  // Whether the model is an ensemble, whose steps add its on-the-fly distillation.
+  bool is_ensemble() const { return config_.model.ensemble_size > 1; }
 
   // Writes parameters, buffers, optimizer state and the training metadata ("step", "examples_seen",
   // "rng_seed", "rng_offset", "mode") plus `metadata` (which may not reuse those keys) atomically.

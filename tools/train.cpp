@@ -40,7 +40,8 @@ struct TrainOptions {
   int64_t k = 10, classes = 0, max_frames = 300;
   int64_t cluster_size = 128, groups = 8, expansion = 2, hidden = 2048, gating_reduction = 8;
   std::string aggregation = "nextvlad", classifier = "logistic";
-  int64_t moe_mixtures = 2;
+  int64_t moe_mixtures = 2, ensemble = 1;
+  double ensemble_kl_weight = 9.0, ensemble_temperature = 3.0;
   double dropout = 0.5, bn_momentum = 0.999;
   bool bn_includes_padding = false;
   double label_weight = 1.0, prediction_weight = 0.0, representation_weight = 0.0, temperature = 1.0;
@@ -129,6 +130,8 @@ models::TrainerConfig trainer_config(const TrainOptions& o, const data::YouTube8
   c.model.bn_momentum = o.bn_momentum;
   c.model.bn_excludes_padding = !o.bn_includes_padding;
   c.model.moe_mixtures = o.moe_mixtures;
+  c.model.ensemble_size = o.ensemble;
+  c.ensemble = {o.ensemble_kl_weight, o.ensemble_temperature};
   c.model.dropout_rate = o.dropout;
   c.teacher_checkpoint = o.teacher;
   c.weights = {o.label_weight, o.prediction_weight, o.representation_weight};
@@ -182,13 +185,18 @@ MetricsResult run_validation(models::Trainer& trainer, const TrainOptions& o, co
 
 using Scalars = std::vector<std::pair<std::string, double>>;
 
-// The numbers of one training log line; the teacher's own loss only exists in parallel mode.
-Scalars training_scalars(const models::StepLosses& losses, models::TrainingMode mode) {
+// The numbers of one training log line; the teacher's own loss only exists in parallel mode, the ensemble
+// terms only for an ensemble.
+Scalars training_scalars(const models::StepLosses& losses, models::TrainingMode mode, bool ensemble) {
   Scalars out{{"loss", losses.total},
               {"label_loss", losses.label},
               {"prediction_loss", losses.prediction},
               {"representation_loss", losses.representation}};
   if (mode == models::TrainingMode::Parallel) out.emplace_back("teacher_label_loss", losses.teacher_label);
+  if (ensemble) {
+    out.emplace_back("ensemble_label_loss", losses.ensemble_label);
+    out.emplace_back("ensemble_kl", losses.ensemble_kl);
+  }
   out.emplace_back("learning_rate", losses.learning_rate);
   return out;
 }
@@ -277,7 +285,7 @@ void run_train(const TrainOptions& o, CLI::App& app) {
     progress.advance(batch.size);
     const int64_t step = trainer.step_count();
     if (o.log_every > 0 && step % o.log_every == 0)
-      log_scalars(log, events, step, "train", "", training_scalars(losses, config.mode),
+      log_scalars(log, events, step, "train", "", training_scalars(losses, config.mode, trainer.is_ensemble()),
                   {{"examples", trainer.examples_seen()}, {"epoch", batch.epoch}});
     if (o.validate_every > 0 && !o.validate_pattern.empty() && step % o.validate_every == 0) {
       MetricsResult m = run_validation(trainer, o, layout, device);
@@ -347,6 +355,17 @@ CommandAction setup_train(CLI::App& app) {
                "cluster batch-norm statistics over padded frames too, as the original TF code does");
   app.add_option("--moe-mixtures", o->moe_mixtures, "experts per class of the moe classifier")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--ensemble", o->ensemble,
+                 "branches M: 1 is the single model; M > 1 trains the mixture of M NeXtVLADs under a softmax gate "
+                 "with on-the-fly distillation (docs/ensemble.md)")
+      ->check(CLI::Range(int64_t(1), kMaxEnsembleSize))
+      ->capture_default_str();
+  app.add_option("--ensemble-kl-weight", o->ensemble_kl_weight,
+                 "ensemble: weight of the branches' KL to the mixture (9 = T^2 at T = 3)")
+      ->capture_default_str();
+  app.add_option("--ensemble-temperature", o->ensemble_temperature,
+                 "ensemble: temperature T of the class softmax in that KL")
       ->capture_default_str();
   app.add_option("--dropout", o->dropout, "dropout rate on the encoding")->capture_default_str();
   app.add_option("--learning-rate", o->learning_rate, "Adam base learning rate")->capture_default_str();

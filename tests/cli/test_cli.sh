@@ -38,6 +38,9 @@ expect make_data_reproducible 0 "" -- cmp "$work/y8m/frame/train0001.tfrecord" "
 expect train_dry_run 0 "parameters: 88,?889,?378" -- "$fewerframes" train --dry-run
 expect train_dry_run_moe 0 "parameters: 120,?542,?330" -- "$fewerframes" train --dry-run --classifier moe
 expect train_dry_run_netvlad 0 "parameters: 294,?458,?006" -- "$fewerframes" train --dry-run --aggregation netvlad
+# Three default branches and the gate (BN over 1152 features, FC 1152 -> 3 with bias).
+expect train_dry_run_ensemble 0 "parameters: 266,?673,?897" -- "$fewerframes" train --dry-run --ensemble 3
+expect train_ensemble_range 105 "ensemble" -- "$fewerframes" train --dry-run --ensemble 17
 expect train_bad_classifier 105 "--classifier" -- "$fewerframes" train --dry-run --classifier softmax
 
 json=$("$fewerframes" inspect --json "$work/y8m/frame/train0000.tfrecord" 2>/dev/null)

@@ -30,6 +30,15 @@ expect train 0 "trained 4 steps" -- "$fewerframes" train --train "$work/y8m/fram
   --gating-reduction 4 --batch-size 8 --steps 4 --learning-rate 0.01
 checkpoint="$work/run/checkpoint.safetensors"
 
+# An ensemble of three: its log carries the on-the-fly distillation terms, and eval rebuilds all three
+# branches and the gate from the checkpoint's model config.
+expect train_ensemble 0 "trained 3 steps" -- "$fewerframes" train --train "$work/y8m/frame/train*.tfrecord" \
+  --run-dir "$work/ensemble" --classes 12 --max-frames 30 --cluster-size 4 --groups 2 --hidden 16 \
+  --gating-reduction 4 --batch-size 8 --steps 3 --log-every 1 --learning-rate 0.01 --ensemble 3
+expect train_ensemble_log 0 '"ensemble_kl":' -- cat "$work/ensemble/log.jsonl"
+expect eval_ensemble 0 "^GAP@12 +0\.[0-9]{6}$" -- "$fewerframes" eval --checkpoint "$work/ensemble/checkpoint.safetensors" \
+  --data "$data"
+
 expect eval_metrics 0 "^GAP@12 +0\.[0-9]{6}$" -- "$fewerframes" eval --checkpoint "$checkpoint" --data "$data"
 expect eval_table 0 "^  top 10 +0\.[0-9]{6} +0\.[0-9]{6} +0\.[0-9]{6} +[0-9]+$" -- "$fewerframes" eval \
   --checkpoint "$checkpoint" --data "$data" --count-files "$work/y8m/frame/train*.tfrecord" --group-sizes 5,10

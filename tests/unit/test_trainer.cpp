@@ -236,6 +236,63 @@ TEST_CASE("a student can share the teacher's frozen classifier and distil the hi
   CHECK_THROWS_WITH(validate(uniform), Catch::Matchers::Contains("needs student mode"));
 }
 
+TEST_CASE("an ensemble teacher, its student and a parallel pair train with on-the-fly distillation",
+          "[trainer][ensemble]") {
+  TinyData data;
+  auto ensemble_config = [](TrainingMode mode) {
+    TrainerConfig c = tiny_config(mode);
+    c.model.ensemble_size = 3;
+    return c;
+  };
+  const std::string teacher_path = data.directory.file("ensemble_teacher.safetensors");
+  {
+    data::Loader loader(data.options());
+    Trainer teacher(ensemble_config(TrainingMode::Teacher));
+    REQUIRE(teacher.is_ensemble());
+    StepLosses first_step = teacher.step(next_batch(loader));
+    // The total is the mixture's label loss plus the branches' labels and their weighted KL to the mixture.
+    CHECK(first_step.ensemble_label > 0);
+    CHECK(first_step.ensemble_kl > 0);
+    CHECK(first_step.total == Approx(first_step.label + first_step.ensemble_label + 9.0 * first_step.ensemble_kl));
+    auto [first, last] = first_and_last_loss(teacher, loader, 30, 5);
+    INFO("ensemble teacher: first " << first << ", last " << last);
+    CHECK(last < 0.8 * first);
+    teacher.save(teacher_path);
+  }
+  TrainerConfig student_config = ensemble_config(TrainingMode::Student);
+  student_config.teacher_checkpoint = teacher_path;
+  student_config.weights = {1, 1, 0.01};
+  student_config.share_classifier = true;  // each branch takes its counterpart's classifier
+  {
+    data::Loader loader(data.options());
+    Trainer student(student_config);
+    int frozen = 0;
+    for (const Parameter& p : student.model().parameters().all()) {
+      const bool buffer = p.name.find("running_") != std::string::npos;  // never trainable
+      if (!p.trainable && !buffer) {
+        CHECK(p.name.find(".classifier.") != std::string::npos);
+        ++frozen;
+      }
+    }
+    CHECK(frozen == 3 * 2);  // weight and bias of three branches
+    auto [first, last] = first_and_last_loss(student, loader, 20, 4);
+    INFO("ensemble student: first " << first << ", last " << last);
+    CHECK(last < 0.85 * first);
+  }
+  {
+    data::Loader loader(data.options());
+    TrainerConfig parallel = ensemble_config(TrainingMode::Parallel);
+    parallel.weights = {1, 1, 0};
+    Trainer pair(parallel);
+    auto [first, last] = first_and_last_loss(pair, loader, 20, 4);
+    INFO("ensemble parallel: first " << first << ", last " << last);
+    CHECK(last < 0.85 * first);
+  }
+  TrainerConfig bad = ensemble_config(TrainingMode::Teacher);
+  bad.ensemble.temperature = 0;
+  CHECK_THROWS_WITH(validate(bad), Catch::Matchers::Contains("ensemble temperature"));
+}
+
 TEST_CASE("parallel training lowers the teacher's and the student's losses", "[trainer]") {
   TinyData data;
   TrainerConfig config = tiny_config(TrainingMode::Parallel);
