@@ -1,7 +1,10 @@
 """NeXtVLAD video classifier and the distillation losses in plain PyTorch, written from the model description
 (shared/reference/paper-and-nextvlad.md sections 2.1-2.2 and 3.4-3.5), as the reference of the golden test.
 The model's two options are here too: NetVLAD aggregation instead of NeXtVLAD (section 6.2) and the
-YouTube-8M starter code's mixture-of-experts classifier instead of the logistic one.
+YouTube-8M starter code's mixture-of-experts classifier instead of the logistic one. With ensemble_size
+M > 1 the model is the NeXtVLAD paper's mixture (section 2.4, MixNeXtVladModel): M whole single models
+("branch{m}." names) under a softmax gate over the frame mean ("mix_gate." names), with its on-the-fly
+distillation loss (ensemble_loss).
 
 Parameters live in a flat dict keyed by the engine's checkpoint names, in the engine's layouts (linear
 weights [out, in], "cluster_weights" [lambda*N, G*K], "cluster_weights2" [D_g, K]), so one set of tensors
@@ -10,7 +13,7 @@ is 1; the running averages are updated in place as running = momentum * running 
 Dropout is not modelled: the golden run uses rate 0.
 """
 
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, replace
 
 import torch
 import torch.nn.functional as F
@@ -34,16 +37,26 @@ class Config:
     aggregation: str = "nextvlad"  # or "netvlad"
     classifier: str = "logistic"   # or "moe"
     moe_mixtures: int = 2
+    ensemble_size: int = 1  # M: 1 is the single model; M > 1 the gated mixture of M branches
 
     def block_shapes(self):
         """(prefix, N, K, G) of the rgb and the audio block: the audio block has K/2 clusters, G/2 groups."""
         return [("video_vlad", self.rgb_feature_size, self.cluster_size, self.groups),
                 ("audio_vlad", self.audio_feature_size, self.cluster_size // 2, self.groups // 2)]
 
-    def encoding_size(self):
+    def branch_encoding_size(self):
+        """One single model's encoding (the input of its hidden FC)."""
         if self.aggregation == "netvlad":
             return sum(k * n for _, n, k, _ in self.block_shapes())
         return sum(k * self.expansion * n // g for _, n, k, g in self.block_shapes())
+
+    def encoding_size(self):
+        """The model's encoding output: an ensemble's is its branches' concatenated."""
+        return self.ensemble_size * self.branch_encoding_size()
+
+    def branch_config(self):
+        """The config of one branch: the same model with ensemble_size 1."""
+        return replace(self, ensemble_size=1)
 
     def metadata(self):
         return {key: (str(int(value)) if isinstance(value, bool) else str(value))
@@ -51,7 +64,21 @@ class Config:
 
 
 def parameter_shapes(config):
-    """Every trainable tensor and batch-norm buffer: name -> (shape, kind), kind in weight/bias/gamma/mean/var."""
+    """Every trainable tensor and batch-norm buffer: name -> (shape, kind), kind in weight/bias/gamma/mean/var.
+    An ensemble lists branch0.* .. branch{M-1}.* (each a single model's names) and then mix_gate.*."""
+    if config.ensemble_size > 1:
+        shapes = {}
+        single = parameter_shapes(config.branch_config())
+        for m in range(config.ensemble_size):
+            shapes.update({branch_prefix(m) + name: value for name, value in single.items()})
+        frame = config.rgb_feature_size + config.audio_feature_size
+        shapes["mix_gate.bn.weight"] = ((frame,), "gamma")
+        shapes["mix_gate.bn.bias"] = ((frame,), "bias")
+        shapes["mix_gate.bn.running_mean"] = ((frame,), "mean")
+        shapes["mix_gate.bn.running_var"] = ((frame,), "var")
+        shapes["mix_gate.weight"] = ((config.ensemble_size, frame), "weight")
+        shapes["mix_gate.bias"] = ((config.ensemble_size,), "bias")
+        return shapes
     shapes = {}
 
     def batch_norm(prefix, channels):
@@ -77,7 +104,7 @@ def parameter_shapes(config):
         batch_norm(prefix + ".vlad_bn", k * (e // g))
     h, c = config.hidden_size, config.num_classes
     squeezed = h // config.gating_reduction
-    shapes["hidden.weight"] = ((h, config.encoding_size()), "weight")
+    shapes["hidden.weight"] = ((h, config.branch_encoding_size()), "weight")
     batch_norm("hidden_bn", h)
     shapes["gating.fc1.weight"] = ((squeezed, h), "weight")
     batch_norm("gating.bn", squeezed)
@@ -92,6 +119,10 @@ def parameter_shapes(config):
         shapes["classifier.weight"] = ((c, h), "weight")
         shapes["classifier.bias"] = ((c,), "bias")
     return shapes
+
+
+def branch_prefix(m):
+    return "branch%d." % m
 
 
 def is_trainable(name):
@@ -180,7 +211,10 @@ def moe_logits(hidden, params, config):
 
 
 def forward(params, config, frames_rgb, frames_audio, frame_counts):
-    """Training-mode forward pass (dropout rate 0). Returns dict(logits, encoding, hidden)."""
+    """Training-mode forward pass (dropout rate 0). Returns dict(logits, encoding, hidden); an ensemble
+    (ensemble_size > 1) also returns branch_logits and mixture_weights (see ensemble_forward)."""
+    if config.ensemble_size > 1:
+        return ensemble_forward(params, config, frames_rgb, frames_audio, frame_counts)
     if config.dropout_rate != 0.0:
         raise ValueError("the reference models no dropout; use dropout_rate 0")
     mask = frame_mask(frame_counts, frames_rgb.shape[1], frames_rgb.dtype)
@@ -202,6 +236,38 @@ def forward(params, config, frames_rgb, frames_audio, frame_counts):
     else:
         logits = gated @ params["classifier.weight"].t() + params["classifier.bias"]
     return {"logits": logits, "encoding": encoding, "hidden": gated}
+
+
+def ensemble_forward(params, config, frames_rgb, frames_audio, frame_counts):
+    """The mixture of M = ensemble_size single models. Branch m is the single model on the parameters named
+    "branch{m}.<name>"; the gate is a = softmax over M of (BN(x_bar) @ mix_gate.weight^T + mix_gate.bias),
+    with x_bar the mean of concat(rgb, audio) over each video's real frames (0 for a video without frames)
+    and BN the training-mode batch norm over the B rows (no mask). Returns logits = sum_m a[:, m] * z_m,
+    encoding and hidden concatenated over the branches along axis 1, branch_logits [z_0, .., z_{M-1}] and
+    mixture_weights a [B, M]."""
+    single = config.branch_config()
+    branches = []
+    for m in range(config.ensemble_size):
+        prefix = branch_prefix(m)
+        # The same tensor objects under the single model's names: gradients and the in-place running-stat
+        # updates land on the ensemble's parameters.
+        branch_params = {name[len(prefix):]: value for name, value in params.items() if name.startswith(prefix)}
+        branches.append(forward(branch_params, single, frames_rgb, frames_audio, frame_counts))
+
+    frames = torch.cat([frames_rgb, frames_audio], dim=2)  # [B, T, N_rgb + N_audio]
+    mask = frame_mask(frame_counts, frames.shape[1], frames.dtype)
+    counts = torch.clamp(mask.sum(1, keepdim=True), min=1.0)
+    frame_mean = (frames * mask.unsqueeze(-1)).sum(1) / counts  # [B, N]
+    normalised = batch_norm_train(frame_mean, params, "mix_gate.bn", config)
+    mixture_weights = torch.softmax(F.linear(normalised, params["mix_gate.weight"], params["mix_gate.bias"]), dim=1)
+
+    branch_logits = [branch["logits"] for branch in branches]
+    logits = sum(mixture_weights[:, m:m + 1] * z for m, z in enumerate(branch_logits))
+    return {"logits": logits,
+            "encoding": torch.cat([branch["encoding"] for branch in branches], dim=1),
+            "hidden": torch.cat([branch["hidden"] for branch in branches], dim=1),
+            "branch_logits": branch_logits,
+            "mixture_weights": mixture_weights}
 
 
 # ---- losses: per-example sums over the feature/class axis, averaged over the batch
@@ -240,3 +306,22 @@ def prediction_loss(teacher_logits, student_logits, kind, temperature=1.0):
 
 PREDICTION_LOSSES = ("categorical-kl", "bernoulli-kl", "squared-error")
 TEMPERATURES = (1.0, 2.0)
+
+
+ENSEMBLE_TEMPERATURE = 3.0
+ENSEMBLE_KL_WEIGHT = 9.0  # T^2 * 1: the NeXtVLAD submission's cl_lambda with T = 3
+
+
+def ensemble_loss(mixture_logits, branch_logits, labels, temperature=ENSEMBLE_TEMPERATURE,
+                  kl_weight=ENSEMBLE_KL_WEIGHT):
+    """The ensemble's on-the-fly distillation (NeXtVLAD paper section 2.4):
+        label = sum_m label_loss(z_m, labels)
+        kl    = sum_m mean_b sum_c p_e[b,c] * (log p_e[b,c] - log p_m[b,c]),
+    p_e = softmax over the classes of z_e / T, p_m likewise of z_m / T, both from log_softmax. The mixture
+    side is not detached: the KL also trains the gate and, through z_e, every branch. Returns dict(label,
+    kl, total = label + kl_weight * kl); no T^2 factor beyond kl_weight."""
+    log_mixture = F.log_softmax(mixture_logits / temperature, dim=1)
+    mixture = torch.exp(log_mixture)
+    label = sum(label_loss(z, labels) for z in branch_logits)
+    kl = sum((mixture * (log_mixture - F.log_softmax(z / temperature, dim=1))).sum(1).mean() for z in branch_logits)
+    return {"label": label, "kl": kl, "total": label + kl_weight * kl}
