@@ -16,6 +16,7 @@
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "models/distillation_losses.h"
+#include "models/ensemble_loss.h"
 #include "models/nextvlad.h"
 
 namespace ff {
@@ -68,6 +69,7 @@ NeXtVladConfig config_of(const GoldenFile& golden, const std::string& c) {
   config.aggregation = golden.metadata(c + ".aggregation");
   config.classifier = golden.metadata(c + ".classifier");
   config.moe_mixtures = integer("moe_mixtures");
+  config.ensemble_size = integer("ensemble_size");
   return config;
 }
 
@@ -113,6 +115,7 @@ struct CaseResult {
 CaseResult run_case(const GoldenFile& golden, const std::string& c) {
   const std::string prefix = c + ":";
   const NeXtVladConfig config = config_of(golden, c);
+  auto real = [&](const char* field) { return std::stod(golden.metadata(c + "." + field)); };
   Generator init(1);
   NeXtVladModel model(config, init, DType::Float32);
 
@@ -167,7 +170,20 @@ CaseResult run_case(const GoldenFile& golden, const std::string& c) {
 
   const std::string trained = golden.metadata("trained_prediction_loss");
   REQUIRE(losses.count(trained) == 1);
-  add(add(losses["label"], losses["representation"]), losses[trained]).backward();
+  Tensor objective = add(add(losses["label"], losses["representation"]), losses[trained]);
+  if (config.ensemble_size > 1) {
+    // The parts of the mixture, and the on-the-fly distillation added to the objective.
+    for (size_t m = 0; m < out.branch_logits.size(); ++m)
+      compare("output.branch_logits." + std::to_string(m), out.branch_logits[m]);
+    compare("output.mixture_weights", out.mixture_weights);
+    const models::EnsembleLossOptions options{real("ensemble_kl_weight"), real("ensemble_temperature")};
+    models::EnsembleLosses ensemble = models::ensemble_losses(out, labels, options);
+    compare("loss.ensemble", reshape(ensemble.total, {1}));
+    compare("loss.ensemble_label", Tensor::from_vector(std::vector<double>{ensemble.branch_label}, {1}));
+    compare("loss.ensemble_kl", Tensor::from_vector(std::vector<double>{ensemble.kl}, {1}));
+    objective = add(objective, ensemble.total);
+  }
+  objective.backward();
 
   for (const Parameter& p : model.parameters().all()) {
     if (p.trainable) {
@@ -186,16 +202,22 @@ CaseResult run_case(const GoldenFile& golden, const std::string& c) {
 
 TEST_CASE("NeXtVLAD outputs, losses and gradients match the PyTorch reference", "[golden][nextvlad]") {
   const GoldenFile golden(kGoldenPath);
-  const std::vector<std::string> cases = split_commas(golden.metadata("cases"));
+  std::vector<std::string> cases = split_commas(golden.metadata("cases"));
   REQUIRE(cases == std::vector<std::string>{"tiny", "medium", "moe", "netvlad"});
+  REQUIRE(golden.metadata("ensemble_cases") == "mix");
+  cases.push_back("mix");
   for (const std::string& c : cases) {
     CaseResult result = run_case(golden, c);
     const std::vector<Comparison>& results = result.comparisons;
     // Every parameter and BN buffer, 3 outputs, 8 losses, 2 input gradients. Logistic NeXtVLAD: 29 + 12
     // parameters; MoE adds 2 (gate and experts instead of one FC); NetVLAD blocks have 4 + 2 instead of 10 + 4.
-    const size_t parameters = c == "moe" ? 31 + 12 : c == "netvlad" ? 17 + 8 : 29 + 12;
+    // The ensemble of three logistic branches adds its gate (4 + 2) and compares 3 branch logits, the
+    // mixture weights and 3 ensemble losses.
+    const size_t parameters =
+        c == "moe" ? 31 + 12 : c == "netvlad" ? 17 + 8 : c == "mix" ? 3 * (29 + 12) + 4 + 2 : 29 + 12;
+    const size_t ensemble_comparisons = c == "mix" ? 3 + 1 + 3 : 0;
     CHECK(result.parameters == parameters);
-    CHECK(results.size() == parameters + 3 + 8 + 2);
+    CHECK(results.size() == parameters + 3 + 8 + 2 + ensemble_comparisons);
     auto worst = std::max_element(results.begin(), results.end(),
                                   [](const Comparison& a, const Comparison& b) { return a.error < b.error; });
     INFO("case " << c << ": worst normwise relative error " << worst->error << " in " << worst->name);
