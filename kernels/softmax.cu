@@ -14,9 +14,10 @@ struct Max {
   __device__ T operator()(T a, T b) const { return a > b ? a : b; }
 };
 
-// One block per row: max, then sum of exponentials, then normalise; the row is read three times, which
+// One block per row: max, then sum of exponentials, then the output; the row is read three times, which
 // keeps it simple for the small rows this engine has (K = 64..256 clusters) where it stays in L1/L2.
-template <class T>
+// kLog: log_softmax, (x - max) - log(sum), never the logarithm of a probability that may have underflowed.
+template <class T, bool kLog>
 __global__ void softmax_forward_kernel(int64_t rows, int64_t n, const T* x, T* y) {
   using BlockReduce = cub::BlockReduce<T, kThreads>;
   __shared__ typename BlockReduce::TempStorage temp;
@@ -34,10 +35,10 @@ __global__ void softmax_forward_kernel(int64_t rows, int64_t n, const T* x, T* y
     for (int64_t j = threadIdx.x; j < n; j += kThreads) local_sum += exp(xr[j] - row_max);
     __syncthreads();
     T total = BlockReduce(temp).Sum(local_sum);
-    if (threadIdx.x == 0) shared_value = T(1) / total;
+    if (threadIdx.x == 0) shared_value = kLog ? log(total) : T(1) / total;
     __syncthreads();
-    T inverse = shared_value;
-    for (int64_t j = threadIdx.x; j < n; j += kThreads) yr[j] = exp(xr[j] - row_max) * inverse;
+    const T v = shared_value;  // log(sum), or 1 / sum
+    for (int64_t j = threadIdx.x; j < n; j += kThreads) yr[j] = kLog ? (xr[j] - row_max) - v : exp(xr[j] - row_max) * v;
     __syncthreads();
   }
 }
@@ -56,34 +57,6 @@ __global__ void softmax_backward_kernel(int64_t rows, int64_t n, const T* y, con
     __syncthreads();
     dot = shared_dot;
     for (int64_t j = threadIdx.x; j < n; j += kThreads) dx[r * n + j] = yr[j] * (dyr[j] - dot);
-    __syncthreads();
-  }
-}
-
-// Same passes as softmax_forward_kernel; the output is the shifted logit minus the log of the sum, never
-// a logarithm of a probability that may have underflowed to 0.
-template <class T>
-__global__ void log_softmax_forward_kernel(int64_t rows, int64_t n, const T* x, T* y) {
-  using BlockReduce = cub::BlockReduce<T, kThreads>;
-  __shared__ typename BlockReduce::TempStorage temp;
-  __shared__ T shared_value;
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const T* xr = x + r * n;
-    T* yr = y + r * n;
-    T local_max = -INFINITY;
-    for (int64_t j = threadIdx.x; j < n; j += kThreads) local_max = xr[j] > local_max ? xr[j] : local_max;
-    T row_max = BlockReduce(temp).Reduce(local_max, Max<T>{});
-    if (threadIdx.x == 0) shared_value = row_max;
-    __syncthreads();
-    row_max = shared_value;
-    T local_sum = 0;
-    for (int64_t j = threadIdx.x; j < n; j += kThreads) local_sum += exp(xr[j] - row_max);
-    __syncthreads();
-    T total = BlockReduce(temp).Sum(local_sum);
-    if (threadIdx.x == 0) shared_value = log(total);
-    __syncthreads();
-    T log_total = shared_value;
-    for (int64_t j = threadIdx.x; j < n; j += kThreads) yr[j] = (xr[j] - row_max) - log_total;
     __syncthreads();
   }
 }
@@ -113,7 +86,7 @@ unsigned row_blocks(int64_t rows) { return unsigned(rows < 65535 * 16 ? rows : 6
 template <class T>
 void softmax_forward(int64_t rows, int64_t n, const T* x, T* y) {
   if (rows == 0 || n == 0) return;
-  softmax_forward_kernel<<<row_blocks(rows), kThreads, 0, current_stream()>>>(rows, n, x, y);
+  softmax_forward_kernel<T, false><<<row_blocks(rows), kThreads, 0, current_stream()>>>(rows, n, x, y);
   FF_CUDA_CHECK_LAUNCH();
 }
 
@@ -127,7 +100,7 @@ void softmax_backward(int64_t rows, int64_t n, const T* y, const T* dy, T* dx) {
 template <class T>
 void log_softmax_forward(int64_t rows, int64_t n, const T* x, T* y) {
   if (rows == 0 || n == 0) return;
-  log_softmax_forward_kernel<<<row_blocks(rows), kThreads, 0, current_stream()>>>(rows, n, x, y);
+  softmax_forward_kernel<T, true><<<row_blocks(rows), kThreads, 0, current_stream()>>>(rows, n, x, y);
   FF_CUDA_CHECK_LAUNCH();
 }
 

@@ -1,22 +1,34 @@
 #include <cmath>
+#include <utility>
 
 #include "kernels/instantiate.h"
 #include "kernels/softmax.h"
 
 namespace ff::cpu {
 
+namespace {
+
+// A row's maximum and sum of exp(x - max), the sum in double. Shifted by the maximum, every exponential is
+// in (0, 1] and the sum in [1, n]: its logarithm is finite however far apart the logits are, where
+// log(softmax(x)) would take log(0) of an underflowed entry.
+template <class T>
+std::pair<T, double> row_max_and_sum(const T* xr, int64_t n) {
+  T max_value = xr[0];
+  for (int64_t j = 1; j < n; ++j) max_value = xr[j] > max_value ? xr[j] : max_value;
+  double total = 0;
+  for (int64_t j = 0; j < n; ++j) total += double(std::exp(xr[j] - max_value));
+  return {max_value, total};
+}
+
+}  // namespace
+
 template <class T>
 void softmax_forward(int64_t rows, int64_t n, const T* x, T* y) {
 #pragma omp parallel for if (rows * n > (1 << 15))
   for (int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * n;
-    T* yr = y + r * n;
-    T max_value = xr[0];
-    for (int64_t j = 1; j < n; ++j) max_value = xr[j] > max_value ? xr[j] : max_value;
-    double total = 0;
-    for (int64_t j = 0; j < n; ++j) total += double(yr[j] = std::exp(xr[j] - max_value));
-    T inverse = T(1.0 / total);
-    for (int64_t j = 0; j < n; ++j) yr[j] *= inverse;
+    const auto [max_value, total] = row_max_and_sum(x + r * n, n);
+    const T inverse = T(1.0 / total);
+    for (int64_t j = 0; j < n; ++j) y[r * n + j] = std::exp(x[r * n + j] - max_value) * inverse;
   }
 }
 
@@ -35,16 +47,9 @@ template <class T>
 void log_softmax_forward(int64_t rows, int64_t n, const T* x, T* y) {
 #pragma omp parallel for if (rows * n > (1 << 15))
   for (int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * n;
-    T* yr = y + r * n;
-    T max_value = xr[0];
-    for (int64_t j = 1; j < n; ++j) max_value = xr[j] > max_value ? xr[j] : max_value;
-    // Shifted by the maximum, every exponential is in (0, 1] and the sum in [1, n]: its logarithm is finite
-    // however far apart the logits are, where log(softmax(x)) would take log(0) of an underflowed entry.
-    double total = 0;
-    for (int64_t j = 0; j < n; ++j) total += double(std::exp(xr[j] - max_value));
-    T log_total = T(std::log(total));
-    for (int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - max_value) - log_total;
+    const auto [max_value, total] = row_max_and_sum(x + r * n, n);
+    const T log_total = T(std::log(total));
+    for (int64_t j = 0; j < n; ++j) y[r * n + j] = (x[r * n + j] - max_value) - log_total;
   }
 }
 

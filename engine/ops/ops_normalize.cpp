@@ -7,42 +7,39 @@
 
 namespace ff {
 
-Tensor softmax(const Tensor& x) {
-  detail::check_defined(x, "softmax", "input");
-  if (x.dim() < 1) throw std::invalid_argument("softmax: needs at least one axis, got " + x.str());
+namespace {
+
+// softmax and log_softmax along the last axis: the same checks, shapes and autograd record; the kernels
+// differ. Both backward passes need only the output (softmax's y, or log_softmax's y with softmax = exp(y)).
+Tensor softmax_or_log(const Tensor& x, bool log) {
+  const char* name = log ? "log_softmax" : "softmax";
+  detail::check_defined(x, name, "input");
+  if (x.dim() < 1) throw std::invalid_argument(std::string(name) + ": needs at least one axis, got " + x.str());
   int64_t n = x.size(-1), rows = n ? x.numel() / n : 0;
   Tensor y = Tensor::empty_like(x);
-  visit_float_dtype(x.dtype(), "softmax", [&]<class T>() {
-    FF_RUN_KERNEL(x.device(), softmax_forward<T>, rows, n, x.data<T>(), y.data<T>());
+  visit_float_dtype(x.dtype(), name, [&]<class T>() {
+    if (log)
+      FF_RUN_KERNEL(x.device(), log_softmax_forward<T>, rows, n, x.data<T>(), y.data<T>());
+    else
+      FF_RUN_KERNEL(x.device(), softmax_forward<T>, rows, n, x.data<T>(), y.data<T>());
   });
   Tensor saved_y = y.detach();
-  return record(y, {x}, "softmax", [=](const Tensor& dy, const NeedsGrad&) -> std::vector<Tensor> {
+  return record(y, {x}, name, [=](const Tensor& dy, const NeedsGrad&) -> std::vector<Tensor> {
     Tensor dx = Tensor::empty_like(dy);
-    visit_float_dtype(dy.dtype(), "softmax", [&]<class T>() {
-      FF_RUN_KERNEL(dy.device(), softmax_backward<T>, rows, n, saved_y.data<T>(), dy.data<T>(), dx.data<T>());
+    visit_float_dtype(dy.dtype(), name, [&]<class T>() {
+      if (log)
+        FF_RUN_KERNEL(dy.device(), log_softmax_backward<T>, rows, n, saved_y.data<T>(), dy.data<T>(), dx.data<T>());
+      else
+        FF_RUN_KERNEL(dy.device(), softmax_backward<T>, rows, n, saved_y.data<T>(), dy.data<T>(), dx.data<T>());
     });
     return {dx};
   });
 }
 
-Tensor log_softmax(const Tensor& x) {
-  detail::check_defined(x, "log_softmax", "input");
-  if (x.dim() < 1) throw std::invalid_argument("log_softmax: needs at least one axis, got " + x.str());
-  int64_t n = x.size(-1), rows = n ? x.numel() / n : 0;
-  Tensor y = Tensor::empty_like(x);
-  visit_float_dtype(x.dtype(), "log_softmax", [&]<class T>() {
-    FF_RUN_KERNEL(x.device(), log_softmax_forward<T>, rows, n, x.data<T>(), y.data<T>());
-  });
-  // The backward needs softmax(x) = exp(y), so the output is all it keeps.
-  Tensor saved_y = y.detach();
-  return record(y, {x}, "log_softmax", [=](const Tensor& dy, const NeedsGrad&) -> std::vector<Tensor> {
-    Tensor dx = Tensor::empty_like(dy);
-    visit_float_dtype(dy.dtype(), "log_softmax", [&]<class T>() {
-      FF_RUN_KERNEL(dy.device(), log_softmax_backward<T>, rows, n, saved_y.data<T>(), dy.data<T>(), dx.data<T>());
-    });
-    return {dx};
-  });
-}
+}  // namespace
+
+Tensor softmax(const Tensor& x) { return softmax_or_log(x, false); }
+Tensor log_softmax(const Tensor& x) { return softmax_or_log(x, true); }
 
 Tensor l2_normalize(const Tensor& x, int64_t axis_in, double epsilon) {
   detail::check_defined(x, "l2_normalize", "input");

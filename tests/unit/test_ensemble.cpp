@@ -13,6 +13,7 @@
 #include "models/ensemble_loss.h"
 #include "models/nextvlad.h"
 #include "models/nextvlad_cost.h"
+#include "support/tiny_model_config.h"
 
 namespace ff::models {
 namespace {
@@ -20,17 +21,7 @@ namespace {
 using Catch::Matchers::Contains;
 
 NeXtVladConfig tiny_config(int64_t ensemble_size) {
-  NeXtVladConfig c;
-  c.rgb_feature_size = 6;
-  c.audio_feature_size = 4;
-  c.max_frames = 5;
-  c.cluster_size = 4;
-  c.groups = 2;
-  c.expansion = 2;
-  c.hidden_size = 8;
-  c.gating_reduction = 2;
-  c.num_classes = 5;
-  c.dropout_rate = 0.0;
+  NeXtVladConfig c = test::tiny_model_config();
   c.ensemble_size = ensemble_size;
   return c;
 }

@@ -12,6 +12,7 @@
 #include "engine/ops.h"
 #include "models/moe_classifier.h"
 #include "models/nextvlad.h"
+#include "support/tiny_model_config.h"
 #include "op_cases/gradient_check.h"
 #include "support/parameter_gradients.h"
 
@@ -26,17 +27,7 @@ std::vector<double> logits_of(const std::vector<double>& gates, const std::vecto
 }
 
 NeXtVladConfig tiny_moe_config() {
-  NeXtVladConfig c;
-  c.rgb_feature_size = 6;
-  c.audio_feature_size = 4;
-  c.max_frames = 5;
-  c.cluster_size = 4;
-  c.groups = 2;
-  c.expansion = 2;
-  c.hidden_size = 8;
-  c.gating_reduction = 2;
-  c.num_classes = 5;
-  c.dropout_rate = 0.0;
+  NeXtVladConfig c = test::tiny_model_config();
   c.classifier = "moe";
   c.moe_mixtures = 2;
   return c;

@@ -11,6 +11,7 @@
 #include "engine/ops.h"
 #include "models/netvlad_block.h"
 #include "models/nextvlad.h"
+#include "support/tiny_model_config.h"
 #include "op_cases/gradient_check.h"
 #include "support/parameter_gradients.h"
 #include "support/tensor_difference.h"
@@ -19,16 +20,8 @@ namespace ff {
 namespace {
 
 NeXtVladConfig tiny_netvlad_config() {
-  NeXtVladConfig c;
-  c.aggregation = "netvlad";
-  c.rgb_feature_size = 6;
-  c.audio_feature_size = 4;
-  c.max_frames = 5;
-  c.cluster_size = 4;  // audio: 2
-  c.hidden_size = 8;
-  c.gating_reduction = 2;
-  c.num_classes = 5;
-  c.dropout_rate = 0.0;
+  NeXtVladConfig c = test::tiny_model_config();
+  c.aggregation = "netvlad";  // groups and expansion unused
   return c;
 }
 

@@ -9,6 +9,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "models/nextvlad.h"
+#include "support/tiny_model_config.h"
 #include "models/nextvlad_block.h"
 #include "models/nextvlad_cost.h"
 #include "op_cases/gradient_check.h"
@@ -18,20 +19,7 @@
 namespace ff {
 namespace {
 
-NeXtVladConfig tiny_config() {
-  NeXtVladConfig c;
-  c.rgb_feature_size = 6;
-  c.audio_feature_size = 4;
-  c.max_frames = 5;
-  c.cluster_size = 4;  // audio: 2
-  c.groups = 2;        // audio: 1
-  c.expansion = 2;
-  c.hidden_size = 8;
-  c.gating_reduction = 2;
-  c.num_classes = 5;
-  c.dropout_rate = 0.0;
-  return c;
-}
+NeXtVladConfig tiny_config() { return test::tiny_model_config(); }
 
 const std::vector<int32_t> kFrameCounts = {5, 2, 1};
 constexpr int64_t kBatch = 3, kFrames = 5;
