@@ -59,7 +59,7 @@ class NeXtVladModel::Branch {
   }
 
  private:
-  const NeXtVladConfig& config_;  // the model's, which outlives its branches
+  NeXtVladConfig config_;  // a copy: the model may be moved, and a reference would follow the old one
   std::unique_ptr<AggregationBlock> video_vlad_, audio_vlad_;
   Tensor hidden_weight_;  // [H, encoding]
   BatchNormLayer hidden_bn_;
