@@ -107,6 +107,21 @@ TEST_CASE("the ensemble's prediction is the gate's mixture of the branch logits"
   }
 }
 
+TEST_CASE("a model moved out of the function that built it still runs", "[ensemble]") {
+  Generator init(5), noise(6);
+  auto build = [&](int64_t m) {
+    NeXtVladModel model(tiny_config(m), init);
+    return model;  // moved: the branches must not refer to this object
+  };
+  for (int64_t m : {1, 3}) {
+    NeXtVladModel model = build(m);
+    NeXtVladOutput out = model.forward(Tensor::normal({2, 5, 6}, 0, 1, noise), Tensor::normal({2, 5, 4}, 0, 1, noise),
+                                       {5, 3}, true, noise);
+    CHECK(out.logits.shape() == Shape{2, 5});
+    CHECK(std::isfinite(sum_all(out.logits).item()));
+  }
+}
+
 TEST_CASE("the single model's output has no ensemble parts", "[ensemble]") {
   Generator init(5), noise(6);
   NeXtVladModel model(tiny_config(1), init);
