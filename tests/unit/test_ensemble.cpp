@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -107,14 +108,12 @@ TEST_CASE("the ensemble's prediction is the gate's mixture of the branch logits"
   }
 }
 
-TEST_CASE("a model moved out of the function that built it still runs", "[ensemble]") {
+TEST_CASE("a moved model still runs after the original is destroyed", "[ensemble]") {
   Generator init(5), noise(6);
-  auto build = [&](int64_t m) {
-    NeXtVladModel model(tiny_config(m), init);
-    return model;  // moved: the branches must not refer to this object
-  };
   for (int64_t m : {1, 3}) {
-    NeXtVladModel model = build(m);
+    auto original = std::make_unique<NeXtVladModel>(tiny_config(m), init);
+    NeXtVladModel model(std::move(*original));
+    original.reset();  // the branches must not refer to the destroyed, moved-from model
     NeXtVladOutput out = model.forward(Tensor::normal({2, 5, 6}, 0, 1, noise), Tensor::normal({2, 5, 4}, 0, 1, noise),
                                        {5, 3}, true, noise);
     CHECK(out.logits.shape() == Shape{2, 5});
