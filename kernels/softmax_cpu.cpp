@@ -8,15 +8,20 @@ namespace ff::cpu {
 
 namespace {
 
-// A row's maximum and sum of exp(x - max), the sum in double. Shifted by the maximum, every exponential is
-// in (0, 1] and the sum in [1, n]: its logarithm is finite however far apart the logits are, where
-// log(softmax(x)) would take log(0) of an underflowed entry.
+// A row's maximum and sum of exp(x - max), the sum in double; each exponential is also stored in `exps`
+// when given (softmax reuses them). Shifted by the maximum, every exponential is in (0, 1] and the sum in
+// [1, n]: its logarithm is finite however far apart the logits are, where log(softmax(x)) would take
+// log(0) of an underflowed entry.
 template <class T>
-std::pair<T, double> row_max_and_sum(const T* xr, int64_t n) {
+std::pair<T, double> row_max_and_sum(const T* xr, int64_t n, T* exps = nullptr) {
   T max_value = xr[0];
   for (int64_t j = 1; j < n; ++j) max_value = xr[j] > max_value ? xr[j] : max_value;
   double total = 0;
-  for (int64_t j = 0; j < n; ++j) total += double(std::exp(xr[j] - max_value));
+  for (int64_t j = 0; j < n; ++j) {
+    const T e = std::exp(xr[j] - max_value);
+    if (exps) exps[j] = e;
+    total += double(e);
+  }
   return {max_value, total};
 }
 
@@ -26,9 +31,10 @@ template <class T>
 void softmax_forward(int64_t rows, int64_t n, const T* x, T* y) {
 #pragma omp parallel for if (rows * n > (1 << 15))
   for (int64_t r = 0; r < rows; ++r) {
-    const auto [max_value, total] = row_max_and_sum(x + r * n, n);
+    T* yr = y + r * n;
+    const double total = row_max_and_sum(x + r * n, n, yr).second;
     const T inverse = T(1.0 / total);
-    for (int64_t j = 0; j < n; ++j) y[r * n + j] = std::exp(x[r * n + j] - max_value) * inverse;
+    for (int64_t j = 0; j < n; ++j) yr[j] *= inverse;
   }
 }
 

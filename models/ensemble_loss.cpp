@@ -11,6 +11,9 @@
 namespace ff::models {
 
 void validate(const EnsembleLossOptions& options) {
+  if (!std::isfinite(options.label_weight) || options.label_weight < 0)
+    throw std::invalid_argument("ensemble label weight must be finite and >= 0, got " +
+                                std::to_string(options.label_weight));
   if (!std::isfinite(options.kl_weight) || options.kl_weight < 0)
     throw std::invalid_argument("ensemble KL weight must be finite and >= 0, got " + std::to_string(options.kl_weight));
   if (!std::isfinite(options.temperature) || !(options.temperature > 0))
@@ -35,7 +38,7 @@ EnsembleLosses ensemble_losses(const NeXtVladOutput& out, const Tensor& labels, 
     branch_label = branch_label.defined() ? add(branch_label, label) : label;
     kl = kl.defined() ? add(kl, divergence) : divergence;
   }
-  result.total = options.kl_weight == 0 ? branch_label : add(branch_label, scale(kl, options.kl_weight));
+  result.total = add(scale(branch_label, options.label_weight), scale(kl, options.kl_weight));
   // Both values in one copy to the host: each read is a device synchronisation.
   std::vector<double> values =
       concat({reshape(branch_label, {1}), reshape(kl, {1})}, 0).detach().to(Device::cpu()).to(DType::Float64).to_vector<double>();

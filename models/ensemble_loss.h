@@ -2,7 +2,7 @@
 // paper-and-nextvlad.md §2.4): besides the label loss of the mixture, every branch m is trained on the
 // labels and pulled towards the mixture's class distribution,
 //
-//   L_ens = sum_m L_CE(z_m)  +  kl_weight * sum_m mean_b sum_c p_e (log p_e - log p_m),
+//   L_ens = label_weight * sum_m L_CE(z_m)  +  kl_weight * sum_m mean_b sum_c p_e (log p_e - log p_m),
 //
 // with p_e = softmax_c(z_e / T) of the mixture logits and p_m = softmax_c(z_m / T) of branch m (a softmax
 // over the classes, as the reference code's "rank soft prediction"). The mixture is not detached: as in
@@ -17,15 +17,18 @@ namespace ff::models {
 struct EnsembleLossOptions {
   double kl_weight = 9.0;
   double temperature = 3.0;
+  // Weight of the branches' own label losses: the run's label weight, so that a student distilled without
+  // labels (label weight 0) gives its branches none either. 1 for a teacher or a Uniform-k run.
+  double label_weight = 1.0;
 };
 
 struct EnsembleLosses {
-  Tensor total;               // [] branch_label + kl_weight * kl, differentiable
+  Tensor total;               // [] label_weight * branch_label + kl_weight * kl, differentiable
   double branch_label = 0.0;  // sum over the branches of their label losses (batch means)
   double kl = 0.0;            // sum over the branches of KL(p_e || p_m) (batch means), unweighted
 };
 
-// Checks the weight (finite, >= 0) and the temperature (finite, > 0); throws std::invalid_argument.
+// Checks the weights (finite, >= 0) and the temperature (finite, > 0); throws std::invalid_argument.
 void validate(const EnsembleLossOptions& options);
 
 // L_ens of an ensemble's output (out.branch_logits and out.logits, the mixture) against 0/1 labels [B, C].

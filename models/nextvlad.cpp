@@ -1,6 +1,5 @@
 #include "models/nextvlad.h"
 
-#include <algorithm>
 #include <stdexcept>
 
 namespace ff {
@@ -116,12 +115,15 @@ NeXtVladOutput NeXtVladModel::forward(const Tensor& frames_rgb, const Tensor& fr
 
   // The gate reads the mean of the real frames (the TF reference averages all rows, padding included; here
   // padding never enters, as everywhere else in the engine). A video without frames has mean 0.
-  std::vector<float> inverse_counts;
-  for (int32_t count : frame_counts) inverse_counts.push_back(1.0f / float(std::max<int32_t>(count, 1)));
-  Tensor scale_by_count = Tensor::from_vector(inverse_counts, {batch, 1}).to(dtype_).to(device_);
-  Tensor frames = concat({frames_rgb, frames_audio}, 2);                           // [B, L, N]
-  Tensor masked = mul(frames, reshape(mask, {batch, length, 1}));
-  Tensor frame_mean = mul(sum(masked, {1}), scale_by_count);                       // [B, N]
+  // As a batched GEMM with weights 1/count on the real frames, per modality: no copy of the frames.
+  std::vector<float> weights(size_t(batch * length), 0.0f);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int32_t t = 0; t < frame_counts[size_t(b)]; ++t)
+      weights[size_t(b * length + t)] = 1.0f / float(frame_counts[size_t(b)]);
+  Tensor mean_weights = Tensor::from_vector(weights, {batch, 1, length}).to(dtype_).to(device_);
+  Tensor frame_mean = concat({reshape(matmul(mean_weights, frames_rgb), {batch, frames_rgb.size(2)}),
+                              reshape(matmul(mean_weights, frames_audio), {batch, frames_audio.size(2)})},
+                             1);  // [B, N_rgb + N_audio]
   Tensor gate_logits = bias_add(linear(gate_bn_.forward(frame_mean, training, bn_options_), gate_weight_), gate_bias_);
 
   NeXtVladOutput out;

@@ -6,6 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/checkpoint.h"
 #include "engine/ops.h"
+#include "engine/safetensors.h"
 
 namespace ff::models {
 
@@ -68,6 +69,33 @@ void share_teacher_classifier(ParameterSet& student, const ParameterSet& teacher
   if (shared == 0) throw std::logic_error("the model has no classifier parameters to share");
 }
 
+// The shape-defining fields of a checkpoint's model config (metadata "model_config", which `train` writes)
+// against the run's: a mismatch is named field by field ("ensemble_size 1, this run 3"), where loading the
+// tensors would only list the dozens of names it cannot find. A checkpoint without a config is left to the
+// tensor check.
+void check_architecture(const std::string& path, const NeXtVladConfig& run, const std::string& what) {
+  const StringMap metadata = read_safetensors_metadata(path);
+  auto it = metadata.find("model_config");
+  if (it == metadata.end()) return;
+  nlohmann::json stored;
+  try {
+    stored = to_json(nextvlad_config_from_json(nlohmann::json::parse(it->second)));
+  } catch (const std::exception&) {
+    return;  // unreadable: trained_model and the tensor check report it with their own context
+  }
+  const nlohmann::json wanted = to_json(run);
+  std::string differences;
+  for (const char* field : {"rgb_feature_size", "audio_feature_size", "aggregation", "cluster_size", "groups",
+                            "expansion", "hidden_size", "gating_reduction", "num_classes", "classifier",
+                            "moe_mixtures", "ensemble_size"})
+    if (stored[field] != wanted[field])
+      differences += std::string(differences.empty() ? "" : ", ") + field + " " + stored[field].dump() +
+                     " (this run " + wanted[field].dump() + ")";
+  if (!differences.empty())
+    throw std::runtime_error(what + " " + path + " has another architecture: " + differences +
+                             "; give the run the same model flags");
+}
+
 }  // namespace
 
 void validate(const TrainerConfig& config) {
@@ -115,6 +143,7 @@ Trainer::Trainer(TrainerConfig config, Device device)
     teacher_ = std::make_unique<NeXtVladModel>(config_.model, teacher_init, DType::Float32, device_);
     LoadOptions options;
     options.allow_extra_tensors = true;  // the teacher run's optimizer state
+    check_architecture(config_.teacher_checkpoint, config_.model, "the teacher checkpoint");
     try {
       load_checkpoint_into(config_.teacher_checkpoint, teacher_->parameters(), options);
     } catch (const std::exception& e) {
@@ -166,7 +195,15 @@ StepLosses Trainer::step(const TrainingBatch& batch) {
           distillation_losses(teacher_out.logits, Tensor(), Tensor(), Tensor(), batch.labels, label_only);
       teacher_total = teacher_losses.total;
       losses.teacher_label = teacher_losses.label;
-      if (is_ensemble()) teacher_total = add(teacher_total, ensemble_losses(teacher_out, batch.labels, config_.ensemble).total);
+      if (is_ensemble()) {
+        // The co-trained teacher learns from the labels: its ensemble terms at label weight 1.
+        EnsembleLossOptions teacher_options = config_.ensemble;
+        teacher_options.label_weight = 1.0;
+        EnsembleLosses teacher_ensemble = ensemble_losses(teacher_out, batch.labels, teacher_options);
+        teacher_total = add(teacher_total, teacher_ensemble.total);
+        losses.teacher_ensemble_label = teacher_ensemble.branch_label;
+        losses.teacher_ensemble_kl = teacher_ensemble.kl;
+      }
     } else {
       NoGradGuard no_grad;
       teacher_out = teacher_->forward(batch.full.rgb, batch.full.audio, batch.full.frame_counts, false, generator_);
@@ -191,17 +228,19 @@ StepLosses Trainer::step(const TrainingBatch& batch) {
   // From the terms already on the host: a second read of the device total would be a second sync per step.
   losses.total = w.label * losses.label + w.prediction * losses.prediction + w.representation * losses.representation;
   if (is_ensemble()) {
-    EnsembleLosses ensemble = ensemble_losses(out, batch.labels, config_.ensemble);
+    EnsembleLossOptions options = config_.ensemble;
+    options.label_weight = w.label;
+    EnsembleLosses ensemble = ensemble_losses(out, batch.labels, options);
     total = add(total, ensemble.total);
     losses.ensemble_label = ensemble.branch_label;
     losses.ensemble_kl = ensemble.kl;
-    losses.total += ensemble.branch_label + config_.ensemble.kl_weight * ensemble.kl;
+    losses.total += w.label * ensemble.branch_label + options.kl_weight * ensemble.kl;
   }
   if (!std::isfinite(losses.total))
     throw std::runtime_error("training loss is not finite at step " + std::to_string(step_ + 1) + " (" +
                              std::to_string(losses.total) + ")");
   if (teacher_total.defined()) {
-    if (!std::isfinite(losses.teacher_label))
+    if (!std::isfinite(losses.teacher_label + losses.teacher_ensemble_label + losses.teacher_ensemble_kl))
       throw std::runtime_error("the parallel teacher's loss is not finite at step " + std::to_string(step_ + 1));
     // The student's losses saw the teacher's outputs detached, so the two graphs are disjoint and one
     // backward pass over their sum gives each model exactly its own gradients.
@@ -223,7 +262,7 @@ Tensor Trainer::predict(const TrainingBatch& batch) {
 
 namespace {
 const std::string kParallelTeacherPrefix = "parallel_teacher/";
-const char* const kReservedKeys[] = {"step", "examples_seen", "rng_seed", "rng_offset", "mode"};
+const char* const kReservedKeys[] = {"step", "examples_seen", "rng_seed", "rng_offset", "mode", "model_config"};
 
 uint64_t parse_count(const StringMap& metadata, const std::string& key, const std::string& path) {
   auto it = metadata.find(key);
@@ -252,6 +291,7 @@ void Trainer::save(const std::string& path, const StringMap& metadata) const {
   all["rng_seed"] = std::to_string(generator_.seed());
   all["rng_offset"] = std::to_string(generator_.offset());
   all["mode"] = training_mode_name(config_.mode);
+  all["model_config"] = to_json(config_.model).dump();  // eval, infer and a student rebuild the model from it
   NamedTensors extra = optimizer_->state();
   if (teacher_optimizer_) {
     for (const Parameter& p : teacher_->parameters().all()) extra.emplace_back(kParallelTeacherPrefix + p.name, p.value);
@@ -263,6 +303,7 @@ void Trainer::save(const std::string& path, const StringMap& metadata) const {
 StringMap Trainer::resume(const std::string& path) {
   LoadOptions options;
   options.allow_extra_tensors = true;
+  check_architecture(path, config_.model, "checkpoint");
   // The tensors are copied before the metadata is checked: a failure below leaves a half-restored
   // trainer, which the caller must not keep using (the train command exits).
   CheckpointContents contents = load_checkpoint_into(path, model_->parameters(), options);

@@ -93,9 +93,12 @@ struct StepLosses {
   double label = 0.0;           // 0 when its weight is 0 (not computed)
   double prediction = 0.0;
   double representation = 0.0;
-  double teacher_label = 0.0;   // parallel mode: the co-trained teacher's label loss
+  // Parallel mode: the co-trained teacher's label loss and, for an ensemble, its own ensemble terms.
+  double teacher_label = 0.0;
+  double teacher_ensemble_label = 0.0;
+  double teacher_ensemble_kl = 0.0;
   // An ensemble (model.ensemble_size > 1): its on-the-fly distillation terms (models/ensemble_loss.h),
-  // included in `total` as branch_label + kl_weight * ensemble_kl.
+  // included in `total` as label_weight * ensemble_label + kl_weight * ensemble_kl.
   double ensemble_label = 0.0;
   double ensemble_kl = 0.0;
   double learning_rate = 0.0;
@@ -120,7 +123,8 @@ class Trainer {
   bool is_ensemble() const { return config_.model.ensemble_size > 1; }
 
   // Writes parameters, buffers, optimizer state and the training metadata ("step", "examples_seen",
-  // "rng_seed", "rng_offset", "mode") plus `metadata` (which may not reuse those keys) atomically.
+  // "rng_seed", "rng_offset", "mode", "model_config") plus `metadata` (which may not reuse those keys)
+  // atomically.
   void save(const std::string& path, const StringMap& metadata = {}) const;
   // Restores everything save() wrote and returns the whole metadata, caller's keys included.
   StringMap resume(const std::string& path);

@@ -34,12 +34,18 @@ Tensor dequantized(const Tensor& quantized) {
 }
 
 // The sampled view's frame indices as int32 [batch, k] on `device`, checked against the full view they
-// index: the gather kernel reads a bad index as padding, which would silently drop a frame.
+// index: the gather kernel reads a bad index as padding, which would silently drop a frame. Slot i of the
+// full view must hold frame i (the "all" sampler's layout), which the full view's own indices confirm.
 Tensor sampled_indices(const data::ViewBatch& sampled, const data::ViewBatch& full, int64_t batch_size, Device device) {
-  if (int64_t(sampled.frame_indices.size()) != batch_size * sampled.capacity ||
-      int64_t(full.frame_counts.size()) != batch_size)
-    throw std::invalid_argument("view '" + sampled.name + "' holds " + std::to_string(sampled.frame_indices.size()) +
-                                " frame indices, expected " + std::to_string(batch_size * sampled.capacity));
+  auto require_size = [&](const data::ViewBatch& view, const char* what, size_t got, int64_t expected) {
+    if (int64_t(got) != expected)
+      throw std::invalid_argument("view '" + view.name + "' holds " + std::to_string(got) + " " + what +
+                                  ", expected " + std::to_string(expected));
+  };
+  require_size(sampled, "frame indices", sampled.frame_indices.size(), batch_size * sampled.capacity);
+  require_size(sampled, "frame counts", sampled.frame_counts.size(), batch_size);
+  require_size(full, "frame counts", full.frame_counts.size(), batch_size);
+  require_size(full, "frame indices", full.frame_indices.size(), batch_size * full.capacity);
   for (int64_t b = 0; b < batch_size; ++b)
     for (int64_t i = 0; i < sampled.capacity; ++i) {
       const int32_t index = sampled.frame_indices[size_t(b * sampled.capacity + i)];
@@ -49,9 +55,11 @@ Tensor sampled_indices(const data::ViewBatch& sampled, const data::ViewBatch& fu
         if (index != -1)
           throw std::invalid_argument(where + std::to_string(index) + " in a padding slot (the video has " +
                                       std::to_string(sampled.frame_counts[size_t(b)]) + " sampled frames)");
-      } else if (index < 0 || index >= full.frame_counts[size_t(b)]) {
+      } else if (index < 0 || index >= full.frame_counts[size_t(b)] ||
+                 full.frame_indices[size_t(b * full.capacity + index)] != index) {
         throw std::invalid_argument(where + std::to_string(index) + ", which view '" + full.name + "' (" +
-                                    std::to_string(full.frame_counts[size_t(b)]) + " frames) does not have");
+                                    std::to_string(full.frame_counts[size_t(b)]) +
+                                    " frames, slot i holding frame i) does not have in slot " + std::to_string(index));
       }
     }
   return Tensor::from_vector(sampled.frame_indices, {batch_size, sampled.capacity}, device);

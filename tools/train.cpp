@@ -196,6 +196,10 @@ Scalars training_scalars(const models::StepLosses& losses, models::TrainingMode 
   if (ensemble) {
     out.emplace_back("ensemble_label_loss", losses.ensemble_label);
     out.emplace_back("ensemble_kl", losses.ensemble_kl);
+    if (mode == models::TrainingMode::Parallel) {
+      out.emplace_back("teacher_ensemble_label_loss", losses.teacher_ensemble_label);
+      out.emplace_back("teacher_ensemble_kl", losses.teacher_ensemble_kl);
+    }
   }
   out.emplace_back("learning_rate", losses.learning_rate);
   return out;
@@ -227,8 +231,14 @@ void run_train(const TrainOptions& o, CLI::App& app) {
   const nlohmann::json resolved = resolved_config(app);
   Device device = parse_device(o.device);
 
+  // The ensemble's loss settings mean nothing to a single model: a user who gives them expects an ensemble.
+  for (const char* flag : {"--ensemble-kl-weight", "--ensemble-temperature"})
+    if (o.ensemble == 1 && app.count(flag) > 0)
+      throw std::invalid_argument(std::string(flag) + " sets the ensemble's on-the-fly distillation; it needs "
+                                  "--ensemble 2 or more");
   if (o.dry_run) {
     validate(config.model);
+    models::validate(config.ensemble);
     Generator generator(o.seed);
     NeXtVladModel model(config.model, generator, DType::Float32, device);
     fmt::print("{}\n", resolved.dump(2));
@@ -262,9 +272,7 @@ void run_train(const TrainOptions& o, CLI::App& app) {
   data::EventFileWriter events(o.run_dir);
   const std::string checkpoint = (run / "checkpoint.safetensors").string();
   auto save = [&] {
-    trainer.save(checkpoint, {{"loader_position", loader.position()},
-                              {"config", resolved.dump()},
-                              {"model_config", to_json(config.model).dump()}});
+    trainer.save(checkpoint, {{"loader_position", loader.position()}, {"config", resolved.dump()}});
   };
 
   StopOnSignal stop_on_signal;

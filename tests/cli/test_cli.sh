@@ -41,6 +41,10 @@ expect train_dry_run_netvlad 0 "parameters: 294,?458,?006" -- "$fewerframes" tra
 # Three default branches and the gate (BN over 1152 features, FC 1152 -> 3 with bias).
 expect train_dry_run_ensemble 0 "parameters: 266,?673,?897" -- "$fewerframes" train --dry-run --ensemble 3
 expect train_ensemble_range 105 "ensemble" -- "$fewerframes" train --dry-run --ensemble 17
+expect train_ensemble_flags_alone 1 "--ensemble-temperature .*needs --ensemble 2 or more" -- "$fewerframes" train \
+  --dry-run --ensemble-temperature 2
+expect train_ensemble_bad_temperature 1 "ensemble temperature must be finite and > 0" -- "$fewerframes" train \
+  --dry-run --ensemble 2 --ensemble-temperature 0
 expect train_bad_classifier 105 "--classifier" -- "$fewerframes" train --dry-run --classifier softmax
 
 json=$("$fewerframes" inspect --json "$work/y8m/frame/train0000.tfrecord" 2>/dev/null)

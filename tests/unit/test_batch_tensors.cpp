@@ -2,6 +2,8 @@
 // device gives exactly the tensors of the same view copied by the loader; bad indices are refused.
 #include <catch2/catch.hpp>
 
+#include <utility>
+
 #include "support/two_view_batch.h"
 #include "tools/batch_tensors.h"
 
@@ -42,7 +44,7 @@ TEST_CASE("a sampled view without frames needs the full view and indices it has"
   data::Batch bad = good;
   bad.views[1].frame_indices[1] = 5;
   CHECK_THROWS_WITH(tools::training_batch(bad, layout, "all", "sampled", Device::cpu()),
-                    Contains("view 'sampled' video 0 slot 1 holds frame 5, which view 'all' (5 frames)"));
+                    Contains("view 'sampled' video 0 slot 1 holds frame 5, which view 'all' (5 frames"));
   bad = good;
   bad.views[1].frame_indices[5] = 1;
   CHECK_THROWS_WITH(tools::training_batch(bad, layout, "all", "sampled", Device::cpu()),
@@ -51,6 +53,14 @@ TEST_CASE("a sampled view without frames needs the full view and indices it has"
   bad.views[1].frame_indices.pop_back();
   CHECK_THROWS_WITH(tools::training_batch(bad, layout, "all", "sampled", Device::cpu()),
                     Contains("holds 5 frame indices, expected 6"));
+  bad = good;
+  bad.views[1].frame_counts.pop_back();
+  CHECK_THROWS_WITH(tools::training_batch(bad, layout, "all", "sampled", Device::cpu()),
+                    Contains("view 'sampled' holds 1 frame counts, expected 2"));
+  bad = good;
+  std::swap(bad.views[0].frame_indices[2], bad.views[0].frame_indices[4]);  // the full view is not in frame order
+  CHECK_THROWS_WITH(tools::training_batch(bad, layout, "all", "sampled", Device::cpu()),
+                    Contains("video 0 slot 1 holds frame 2") && Contains("does not have in slot 2"));
 }
 
 }  // namespace ff

@@ -85,7 +85,7 @@ struct TinyRun {
     data::Batch batch;
     for (int step = 0; step < 3 && loader.next(batch); ++step)  // moves the batch-norm statistics too
       trainer->step(training_batch(batch, tiny_layout(), "all", "sampled", Device::cpu()));
-    trainer->save(checkpoint, {{"config", run_config.dump()}, {"model_config", to_json(config.model).dump()}});
+    trainer->save(checkpoint, {{"config", run_config.dump()}});  // save() adds "model_config"
   }
 
   data::LoaderOptions loader_options(const data::SamplerSpec& sampled) const {

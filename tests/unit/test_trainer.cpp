@@ -275,6 +275,17 @@ TEST_CASE("an ensemble teacher, its student and a parallel pair train with on-th
       }
     }
     CHECK(frozen == 3 * 2);  // weight and bias of three branches
+    {
+      // Distillation without labels: the branches' label losses are weighted by the run's label weight.
+      TrainerConfig unlabelled = student_config;
+      unlabelled.weights = {0, 1, 0.01};
+      unlabelled.share_classifier = false;
+      data::Loader l(data.options());
+      Trainer t(unlabelled);
+      StepLosses step = t.step(next_batch(l));
+      CHECK(step.ensemble_label > 0);  // measured, not trained on
+      CHECK(step.total == Approx(step.prediction + 0.01 * step.representation + 9.0 * step.ensemble_kl));
+    }
     auto [first, last] = first_and_last_loss(student, loader, 20, 4);
     INFO("ensemble student: first " << first << ", last " << last);
     CHECK(last < 0.85 * first);
@@ -288,6 +299,14 @@ TEST_CASE("an ensemble teacher, its student and a parallel pair train with on-th
     INFO("ensemble parallel: first " << first << ", last " << last);
     CHECK(last < 0.85 * first);
   }
+  // A run whose architecture differs from its teacher's is told which field differs.
+  TrainerConfig single_student = tiny_config(TrainingMode::Student);
+  single_student.teacher_checkpoint = teacher_path;
+  CHECK_THROWS_WITH(Trainer(single_student), Catch::Matchers::Contains("ensemble_size 3 (this run 1)"));
+  Trainer single_teacher(tiny_config(TrainingMode::Teacher));
+  CHECK_THROWS_WITH(single_teacher.resume(teacher_path),
+                    Catch::Matchers::Contains("checkpoint " + teacher_path + " has another architecture"));
+
   TrainerConfig bad = ensemble_config(TrainingMode::Teacher);
   bad.ensemble.temperature = 0;
   CHECK_THROWS_WITH(validate(bad), Catch::Matchers::Contains("ensemble temperature"));
