@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libopenblas-dev      # CPU GEMM
+  libopenblas-dev      # CPU GEMM: the headers and pkg-config file CMakeLists.txt falls back to
+  libopenblas-openmp-dev  # the OpenMP build, which CMakeLists.txt prefers: one thread pool with our kernels
   nlohmann-json3-dev   # safetensors headers, --json output
   libcli11-dev         # the command line
   libfmt-dev

@@ -104,6 +104,15 @@ check_bundle() {
     echo "check FAIL: fewerframes --version: $version" >&2
     failures=$((failures + 1))
   fi
+  # Which OpenBLAS build went in (ldd followed the binaries' run path, so it is the one they were linked
+  # with; CMakeLists.txt prefers the OpenMP build): only that one links libgomp.
+  if [ -e "$out/lib/libopenblas.so.0" ]; then
+    if objdump -p "$out/lib/libopenblas.so.0" | grep -q 'NEEDED *libgomp'; then
+      echo "check: OpenBLAS in the bundle: the OpenMP build (one thread pool with the kernels)"
+    else
+      echo "check: OpenBLAS in the bundle: not the OpenMP build (its own thread pool beside the kernels')"
+    fi
+  fi
   local glibc
   glibc=$(for binary in "${binaries[@]}" "$out"/lib/*.so*; do objdump -T "$out/${binary#"$out/"}" 2>/dev/null; done |
     grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)

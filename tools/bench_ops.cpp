@@ -210,6 +210,16 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
+// The threading model of the OpenBLAS actually loaded (CMakeLists.txt prefers the OpenMP one).
+const char* blas_parallel_name() {
+  switch (openblas_get_parallel()) {
+    case 0: return "sequential";
+    case 1: return "pthreads";
+    case 2: return "OpenMP";
+    default: return "unknown";
+  }
+}
+
 nlohmann::ordered_json device_info(const std::vector<Device>& devices, const OpsOptions& options) {
   nlohmann::ordered_json info;
   for (Device device : devices) {
@@ -217,6 +227,7 @@ nlohmann::ordered_json device_info(const std::vector<Device>& devices, const Ops
       info["cpu"] = {{"model", cpu_model()},
                      {"omp_threads", omp_get_max_threads()},
                      {"blas_threads", openblas_get_num_threads()},
+                     {"blas_parallel", blas_parallel_name()},
                      {"repeats", repeats_for(device, options)}};
     else
       info[device.str()] = {{"name", cuda_device_name(device.index)}, {"repeats", repeats_for(device, options)}};
@@ -234,8 +245,10 @@ void print_table(const nlohmann::ordered_json& info, const std::vector<Measureme
   fmt::print("bench ops: {}\n", kTimingNote);
   for (const auto& [device, details] : info.items()) {
     if (device == "cpu")
-      fmt::print("  cpu: {}, {} OpenMP threads, {} OpenBLAS threads, {} repeats\n", details["model"].get<std::string>(),
-                 details["omp_threads"].get<int>(), details["blas_threads"].get<int>(), details["repeats"].get<int>());
+      fmt::print("  cpu: {}, {} OpenMP threads, {} OpenBLAS threads ({}), {} repeats\n",
+                 details["model"].get<std::string>(), details["omp_threads"].get<int>(),
+                 details["blas_threads"].get<int>(), details["blas_parallel"].get<std::string>(),
+                 details["repeats"].get<int>());
     else
       fmt::print("  {}: {}, {} repeats\n", device, details["name"].get<std::string>(), details["repeats"].get<int>());
   }
